@@ -1,0 +1,136 @@
+/* The VM object and its run loop: the engine runs in time slices bounded by the next
+ * device timer; between slices the loop fires timers, polls the console, and sleeps
+ * while the guest halts. Everything here is engine-neutral. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "ringfold/vm.h"
+#include "../devices/pc.h"
+
+/* Upper bound on a slice so console input and --timeout are noticed promptly. */
+#define VM_SLICE_NS 10000000ull
+
+int vm_init(struct vm *vm, const struct vm_config *cfg, struct rf_err *err)
+{
+    memset(vm, 0, sizeof(*vm));
+    vm->cfg = *cfg;
+    if (!vm->cfg.mem_size)
+        vm->cfg.mem_size = GUEST_MEM_DEFAULT;
+    if (!vm->cfg.serial)
+        vm->cfg.serial = "stdio";
+    if (!vm->cfg.engine)
+        vm->cfg.engine = "auto";
+    int rc = guest_mem_init(&vm->mem, vm->cfg.mem_size, err);
+    if (rc < 0)
+        return rc;
+    bus_init(&vm->bus);
+    vclock_init(&vm->clock, vm->cfg.deterministic);
+    rc = pc_platform_create(vm, err);
+    if (rc < 0) {
+        guest_mem_destroy(&vm->mem);
+        return rc;
+    }
+    vcpu_state_reset(&vm->boot_state);
+    return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (vm->engine && vm->engine_priv)
+        vm->engine->destroy(vm->engine_priv);
+    vm->engine_priv = NULL;
+    pc_platform_destroy(vm);
+    guest_mem_destroy(&vm->mem);
+}
+
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int code, const char *fmt, ...)
+{
+    if (vm->stop)
+        return;
+    vm->stop_code = code;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(vm->stop_msg, sizeof(vm->stop_msg), fmt, ap);
+        va_end(ap);
+    }
+    vm->stop = why;
+}
+
+static int vm_exit_status(const struct vm *vm)
+{
+    switch (vm->stop) {
+    case VM_STOP_DEBUG_EXIT:   return (vm->stop_code << 1) | 1;
+    case VM_STOP_RESET:        return RF_EXIT_OK;
+    case VM_STOP_QUIT:         return RF_EXIT_OK;
+    case VM_STOP_TRIPLE_FAULT: return RF_EXIT_TRIPLE_FAULT;
+    case VM_STOP_HUNG:         return RF_EXIT_HUNG;
+    case VM_STOP_TIMEOUT:      return RF_EXIT_TIMEOUT;
+    default:                   return RF_EXIT_MONITOR;
+    }
+}
+
+/* Chooses the engine named in the config; `auto` takes the first engine whose probe passes. */
+static int vm_pick_engine(struct vm *vm, struct rf_err *err)
+{
+    struct rf_err why = { { 0 } };
+    if (!strcmp(vm->cfg.engine, "auto")) {
+        for (int i = 0; engine_table[i]; i++) {
+            if (engine_table[i]->create && engine_table[i]->probe(&why) == 0) {
+                vm->engine = engine_table[i];
+                return 0;
+            }
+        }
+        return rf_errf(err, -ENODEV, "engine: no engine can run on this host");
+    }
+    const struct engine_ops *e = engine_find(vm->cfg.engine);
+    if (!e)
+        return rf_errf(err, -EINVAL, "engine: unknown engine '%s' (emu, raw, kvm, auto)", vm->cfg.engine);
+    if (!e->create || e->probe(&why) < 0)
+        return rf_errf(err, -ENODEV, "engine %s: %s", e->name, why.msg[0] ? why.msg : "not available");
+    vm->engine = e;
+    return 0;
+}
+
+int vm_run(struct vm *vm, struct rf_err *err)
+{
+    int rc = vm_pick_engine(vm, err);
+    if (rc < 0)
+        return rc;
+    rc = vm->engine->create(vm, &vm->engine_priv, err);
+    if (rc < 0)
+        return rc;
+    vm->engine->set_state(vm->engine_priv, &vm->boot_state);
+
+    const uint64_t host_start = vclock_host_ns();
+    const int input_fd = pc_input_fd(vm);
+    while (!vm->stop) {
+        uint64_t next = vclock_run_timers(&vm->clock);
+        pc_poll_input(vm);
+        if (vm->stop)
+            break;
+        if (vm->cfg.timeout_ns && vclock_host_ns() - host_start >= vm->cfg.timeout_ns) {
+            vm_request_stop(vm, VM_STOP_TIMEOUT, 0, "timeout: guest still running after %.1f s",
+                            vm->cfg.timeout_ns / 1e9);
+            break;
+        }
+        uint64_t now = vclock_ns(&vm->clock);
+        uint64_t slice_end = now + VM_SLICE_NS;
+        if (next < slice_end)
+            slice_end = next;
+        enum engine_exit ex = vm->engine->run(vm->engine_priv, slice_end);
+        if (ex == ENGINE_EXIT_HALT && !vm->stop && !vm->intr_pending && !vm->nmi_pending) {
+            /* Halted with interrupts enabled: nothing to do until a timer or input. */
+            if (vm->clock.deterministic && next == UINT64_MAX && input_fd < 0) {
+                vm_request_stop(vm, VM_STOP_HUNG, 0, "hung: HLT with no timer armed");
+                break;
+            }
+            uint64_t wake = next;
+            if (!vm->clock.deterministic && wake > now + VM_SLICE_NS)
+                wake = now + VM_SLICE_NS;
+            vclock_wait_until(&vm->clock, wake, input_fd);
+        }
+    }
+    return vm_exit_status(vm);
+}

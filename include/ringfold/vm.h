@@ -1,0 +1,85 @@
+/* The virtual machine: memory, bus, clock, platform devices and one vCPU driven by an engine. */
+#ifndef RINGFOLD_VM_H
+#define RINGFOLD_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "bus.h"
+#include "clock.h"
+#include "cpu_state.h"
+#include "engine.h"
+#include "err.h"
+#include "memory.h"
+
+/* Exit statuses of `ringfold run` (isa-debug-exit gives odd values (v << 1) | 1). */
+enum rf_exit_status {
+    RF_EXIT_OK           = 0,    /* guest reset/rebooted, or ran to its end */
+    RF_EXIT_USAGE        = 2,    /* bad command line or unusable guest image */
+    RF_EXIT_MONITOR      = 4,    /* the monitor itself failed (host error) */
+    RF_EXIT_TRIPLE_FAULT = 6,
+    RF_EXIT_HUNG         = 8,    /* HLT with interrupts disabled: nothing can wake it */
+    RF_EXIT_TIMEOUT      = 124,  /* --timeout expired, as timeout(1) */
+};
+
+enum vm_stop_reason {
+    VM_RUNNING = 0,
+    VM_STOP_DEBUG_EXIT,     /* isa-debug-exit write */
+    VM_STOP_RESET,          /* guest reset (i8042 pulse, port 0x92, triple fault with --reboot off) */
+    VM_STOP_TRIPLE_FAULT,
+    VM_STOP_HUNG,
+    VM_STOP_TIMEOUT,
+    VM_STOP_QUIT,           /* user pressed the console escape */
+    VM_STOP_ERROR,
+};
+
+struct vm_config {
+    uint64_t mem_size;
+    const char *engine;        /* "emu", "raw", "kvm", "auto" */
+    bool deterministic;        /* guest time from the instruction count */
+    uint64_t timeout_ns;       /* 0: none */
+    const char *serial;        /* "stdio", "null", "file:PATH" */
+    bool stats;
+};
+
+struct pc_platform;
+
+struct vm {
+    struct vm_config cfg;
+    struct guest_mem mem;
+    struct bus bus;
+    struct vclock clock;
+    struct pc_platform *pc;
+
+    const struct engine_ops *engine;
+    void *engine_priv;
+    struct vcpu_state boot_state;   /* set by the loader, handed to the engine */
+
+    /* The CPU's INTR pin, driven by the interrupt controller; the engine acknowledges
+     * with vm_intr_ack() when it can take the interrupt. */
+    volatile int intr_pending;
+    int (*intr_ack_fn)(void *opaque);
+    void *intr_ack_opaque;
+    volatile int nmi_pending;
+
+    /* Set by devices and engines to end the run; engines poll it after I/O and at block ends. */
+    volatile int stop;
+    int stop_code;                  /* debug-exit value etc. */
+    char stop_msg[512];
+};
+
+int vm_init(struct vm *vm, const struct vm_config *cfg, struct rf_err *err);
+void vm_destroy(struct vm *vm);
+
+static inline int vm_intr_ack(struct vm *vm)
+{
+    return vm->intr_ack_fn(vm->intr_ack_opaque);
+}
+
+/* Ends the run at the next check; the first reason wins. */
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Creates the engine, runs until a stop, returns the `ringfold run` exit status. */
+int vm_run(struct vm *vm, struct rf_err *err);
+
+#endif

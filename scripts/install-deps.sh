@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs ringfold's build and test dependencies from Debian packages (idempotent).
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config gcc-multilib
+      libzydis-dev libcapstone-dev libcriterion-dev
+      qemu-system-x86 cpio gzip)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all dependencies present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,255 @@
+/* The `ringfold` command line: parses options, builds the VM, loads the guest, runs it,
+ * and turns the outcome into an exit status. The only place that prints errors. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ringfold/trace.h"
+#include "ringfold/vm.h"
+#include "../core/loader.h"
+#include "../devices/pc.h"
+
+static const char *prog = "ringfold";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: %s run [options] KERNEL\n"
+        "       %s --help | --version\n"
+        "\n"
+        "Runs a 32-bit x86 PC guest. KERNEL is a Multiboot kernel, a plain ELF32 image or a\n"
+        "512-byte boot sector.\n"
+        "\n"
+        "options:\n"
+        "  --engine=NAME      emu, raw, kvm or auto (default auto)\n"
+        "  --mem=SIZE, -m     guest RAM, e.g. 128M or 1G; a plain number is MiB (default 128M)\n"
+        "  --append=CMDLINE   kernel command line\n"
+        "  --module=FILE[ ARGS], --initrd=FILE\n"
+        "                     Multiboot module (repeatable)\n"
+        "  --serial=BACKEND   stdio (default), null, or file:PATH\n"
+        "  --stats            print what each technique did when the guest stops\n"
+        "  --trace=CATS       insn,intr,exc,io,mode,post or all (to stderr)\n"
+        "  --trace-file=PATH  write the trace to PATH instead\n"
+        "  --timeout=SECONDS  stop the guest after this much wall-clock time\n"
+        "  --deterministic    guest time from the instruction count (reproducible runs)\n"
+        "QEMU's -m, -kernel, -initrd and -append are accepted too.\n"
+        "\n"
+        "exit status: the guest's isa-debug-exit value v as (v << 1) | 1; 0 when the guest\n"
+        "resets or reboots; 2 bad command line or image; 4 monitor error; 6 triple fault;\n"
+        "8 guest hung (HLT with interrupts disabled); 124 timeout.\n",
+        prog, prog);
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(RF_EXIT_USAGE);
+}
+
+/* QEMU style: a bare number is MiB; K, M, G suffixes. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    uint64_t mult = 1ull << 20;
+    if (*end) {
+        switch (*end) {
+        case 'k': case 'K': mult = 1ull << 10; break;
+        case 'm': case 'M': mult = 1ull << 20; break;
+        case 'g': case 'G': mult = 1ull << 30; break;
+        default: return -1;
+        }
+        end++;
+        if (*end == 'i' && end[1] == 'B')
+            end += 2;
+        else if (*end == 'B')
+            end++;
+        if (*end)
+            return -1;
+    }
+    if (v > (UINT64_MAX >> 30))
+        return -1;
+    *out = v * mult;
+    return 0;
+}
+
+/* Maps QEMU's single-dash spellings onto ours so getopt_long sees one syntax. */
+static void translate_qemu_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-m"))
+            argv[i] = "--mem";
+        else if (!strcmp(argv[i], "-kernel"))
+            argv[i] = "--kernel";
+        else if (!strcmp(argv[i], "-initrd"))
+            argv[i] = "--initrd";
+        else if (!strcmp(argv[i], "-append"))
+            argv[i] = "--append";
+    }
+}
+
+enum { OPT_ENGINE = 256, OPT_MEM, OPT_APPEND, OPT_MODULE, OPT_SERIAL, OPT_STATS, OPT_TRACE,
+       OPT_TRACE_FILE, OPT_TIMEOUT, OPT_DET, OPT_KERNEL, OPT_HELP, OPT_VERSION };
+
+static const struct option run_options[] = {
+    { "engine", required_argument, 0, OPT_ENGINE },
+    { "mem", required_argument, 0, OPT_MEM },
+    { "append", required_argument, 0, OPT_APPEND },
+    { "module", required_argument, 0, OPT_MODULE },
+    { "initrd", required_argument, 0, OPT_MODULE },
+    { "serial", required_argument, 0, OPT_SERIAL },
+    { "stats", no_argument, 0, OPT_STATS },
+    { "trace", required_argument, 0, OPT_TRACE },
+    { "trace-file", required_argument, 0, OPT_TRACE_FILE },
+    { "timeout", required_argument, 0, OPT_TIMEOUT },
+    { "deterministic", no_argument, 0, OPT_DET },
+    { "kernel", required_argument, 0, OPT_KERNEL },
+    { "help", no_argument, 0, OPT_HELP },
+    { 0, 0, 0, 0 },
+};
+
+static void print_stats(struct vm *vm, const char *engine)
+{
+    FILE *out = stderr;
+    fprintf(out, "\n=== ringfold stats (engine %s) ===\n", engine);
+    if (vm->engine && vm->engine_priv)
+        vm->engine->print_stats(vm->engine_priv, out);
+    const struct bus_stats *b = &vm->bus.stats;
+    fprintf(out, "bus: port reads %llu, writes %llu; MMIO reads %llu, writes %llu\n",
+            (unsigned long long)b->pio_reads, (unsigned long long)b->pio_writes,
+            (unsigned long long)b->mmio_reads, (unsigned long long)b->mmio_writes);
+    fprintf(out, "bus: unassigned port reads %llu, writes %llu; MMIO reads %llu, writes %llu\n",
+            (unsigned long long)b->unassigned_pio_reads, (unsigned long long)b->unassigned_pio_writes,
+            (unsigned long long)b->unassigned_mmio_reads, (unsigned long long)b->unassigned_mmio_writes);
+    pc_print_stats(vm, out);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct vm_config cfg = { 0 };
+    struct boot_spec spec = { 0 };
+    const char *trace_file = NULL;
+    unsigned tmask = 0;
+    int opt;
+
+    translate_qemu_args(argc, argv);
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
+        switch (opt) {
+        case OPT_ENGINE:
+            if (strcmp(optarg, "emu") && strcmp(optarg, "raw") && strcmp(optarg, "kvm") &&
+                strcmp(optarg, "auto"))
+                die_usage("--engine: unknown engine '%s' (emu, raw, kvm, auto)", optarg);
+            cfg.engine = optarg;
+            break;
+        case OPT_MEM:
+            if (parse_size(optarg, &cfg.mem_size) < 0)
+                die_usage("--mem: cannot parse '%s' (e.g. 128M, 1G)", optarg);
+            break;
+        case OPT_APPEND: spec.cmdline = optarg; break;
+        case OPT_MODULE:
+            if (spec.nmodules == LOADER_MAX_MODULES)
+                die_usage("--module: at most %d modules", LOADER_MAX_MODULES);
+            spec.modules[spec.nmodules++] = optarg;
+            break;
+        case OPT_SERIAL:
+            if (strcmp(optarg, "stdio") && strcmp(optarg, "null") && strncmp(optarg, "file:", 5))
+                die_usage("--serial: unknown backend '%s' (stdio, null, file:PATH)", optarg);
+            cfg.serial = optarg;
+            break;
+        case OPT_STATS: cfg.stats = true; break;
+        case OPT_TRACE:
+            if (trace_parse(optarg, &tmask) < 0)
+                die_usage("--trace: unknown category in '%s' (insn,intr,exc,io,mode,post,all)", optarg);
+            break;
+        case OPT_TRACE_FILE: trace_file = optarg; break;
+        case OPT_TIMEOUT: {
+            char *end;
+            double s = strtod(optarg, &end);
+            if (end == optarg || *end || !(s > 0) || s > 1e6)
+                die_usage("--timeout: '%s' is not a positive number of seconds", optarg);
+            cfg.timeout_ns = (uint64_t)(s * 1e9);
+            break;
+        }
+        case OPT_DET: cfg.deterministic = true; break;
+        case OPT_KERNEL: spec.kernel = optarg; break;
+        case OPT_HELP: case 'h': usage(stdout); return 0;
+        default: exit(RF_EXIT_USAGE);   /* getopt already named the problem */
+        }
+    }
+    if (optind < argc) {
+        if (spec.kernel)
+            die_usage("run: kernel given twice ('%s' and '%s')", spec.kernel, argv[optind]);
+        spec.kernel = argv[optind++];
+    }
+    if (optind < argc)
+        die_usage("run: unexpected argument '%s'", argv[optind]);
+    if (!spec.kernel)
+        die_usage("run: no kernel image given (see --help)");
+
+    if (trace_file) {
+        trace_out = fopen(trace_file, "w");
+        if (!trace_out)
+            die_usage("--trace-file: cannot open '%s': %s", trace_file, strerror(errno));
+    }
+    trace_mask = tmask;
+
+    struct vm vm;
+    struct rf_err err = { { 0 } };
+    int rc = vm_init(&vm, &cfg, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return rc == -EINVAL ? RF_EXIT_USAGE : RF_EXIT_MONITOR;
+    }
+    rc = loader_load(&vm, &spec, &vm.boot_state, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        vm_destroy(&vm);
+        return RF_EXIT_USAGE;
+    }
+    int status = vm_run(&vm, &err);
+    if (status < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        vm_destroy(&vm);
+        return status == -ENODEV || status == -EINVAL ? RF_EXIT_USAGE : RF_EXIT_MONITOR;
+    }
+    if (vm.stop_msg[0] && vm.stop != VM_STOP_DEBUG_EXIT && vm.stop != VM_STOP_QUIT)
+        fprintf(stderr, "%s: %s\n", prog, vm.stop_msg);
+    if (cfg.stats)
+        print_stats(&vm, vm.engine ? vm.engine->name : "none");
+    vm_destroy(&vm);
+    if (trace_out)
+        fclose(trace_out);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return RF_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("ringfold %s\n", RINGFOLD_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "run"))
+        return cmd_run(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s' (try --help)\n", prog, argv[1]);
+    return RF_EXIT_USAGE;
+}
