@@ -1,0 +1,96 @@
+#!/bin/sh
+# Runs one guest test kernel on one ringfold engine and checks its exit status and,
+# where given, its serial output against a golden file or a native program's stdout.
+#
+# usage: run_guest_test.sh --ringfold BIN --engine E --kernel K.elf --out PREFIX
+#            [--append=CMDLINE] [--expect-exit N] [--timeout S]
+#            [--golden FILE | --native PROG]
+# Writes PREFIX.serial (guest output) and PREFIX.expected; exits 0 on success.
+# Engine "qemu" runs the kernel under qemu-system-i386 (TCG) instead of ringfold: it
+# validates the tests themselves and is never part of ringfold.
+set -u
+
+ringfold= engine=emu kernel= out= append= have_append=0 expect=33 timeout=60 golden= native=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --ringfold) ringfold=$2; shift ;;
+    --engine) engine=$2; shift ;;
+    --kernel) kernel=$2; shift ;;
+    --out) out=$2; shift ;;
+    --append=*) append=${1#--append=}; have_append=1 ;;
+    --expect-exit) expect=$2; shift ;;
+    --timeout) timeout=$2; shift ;;
+    --golden) golden=$2; shift ;;
+    --native) native=$2; shift ;;
+    *) echo "run_guest_test.sh: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+    shift
+done
+if [ -z "$kernel" ] || [ -z "$out" ]; then
+    echo "run_guest_test.sh: --kernel and --out are required" >&2
+    exit 2
+fi
+if [ ! -f "$kernel" ]; then
+    echo "run_guest_test.sh: kernel $kernel not built (make guest_$(basename "$kernel" .elf))" >&2
+    exit 2
+fi
+
+mkdir -p "$(dirname "$out")"
+serial=$out.serial
+expected=$out.expected
+rm -f "$serial" "$expected"
+
+if [ "$engine" = qemu ]; then
+    # QEMU's -append must not be empty for Multiboot kernels; pass it only when set.
+    set -- qemu-system-i386 -kernel "$kernel" -m 128 -display none -monitor none \
+        -serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot
+    [ "$have_append" = 1 ] && set -- "$@" -append "$append"
+    timeout "$timeout" "$@" </dev/null
+    status=$?
+else
+    set -- "$ringfold" run "--engine=$engine" "--serial=file:$serial" "--timeout=$timeout"
+    [ "$have_append" = 1 ] && set -- "$@" "--append=$append"
+    "$@" "$kernel" </dev/null
+    status=$?
+fi
+
+fail=0
+if [ "$status" != "$expect" ]; then
+    case "$status" in
+    33) why="guest_pass" ;;
+    35) why="guest_fail" ;;
+    0) why="guest reset the machine" ;;
+    6) why="triple fault" ;;
+    8) why="guest hung" ;;
+    124) why="timeout" ;;
+    *) why="see ringfold run --help" ;;
+    esac
+    echo "guest test: exit status $status ($why), expected $expect"
+    fail=1
+fi
+
+if [ -n "$native" ]; then
+    if ! "$native" >"$expected"; then
+        echo "guest test: native golden program $native failed"
+        fail=1
+    fi
+elif [ -n "$golden" ]; then
+    cp "$golden" "$expected"
+fi
+if [ -n "$native$golden" ]; then
+    if [ ! -f "$serial" ]; then
+        echo "guest test: no serial output at $serial"
+        fail=1
+    elif ! cmp -s "$expected" "$serial"; then
+        echo "guest test: serial output differs from the golden (- expected, + guest):"
+        diff -u "$expected" "$serial" | head -n 200
+        fail=1
+    fi
+fi
+if [ "$fail" = 0 ]; then
+    echo "guest test: ok ($(wc -l <"$serial" 2>/dev/null || echo 0) lines of output)"
+else
+    echo "--- last lines of guest output ($serial) ---"
+    tail -n 20 "$serial" 2>/dev/null
+fi
+exit $fail
