@@ -87,6 +87,13 @@ struct x86_cpu {
 
     struct x86_cpu_stats stats;
     struct x86_exec *exec;
+    uint32_t ea_zero;           /* always 0: the "no register" slot of decoded effective addresses */
+
+    /* system side */
+    uint64_t pdpte[4];          /* PAE PDPTEs, loaded at CR3 write / paging enable (SDM Vol. 3 §4.4.1) */
+    uint32_t ev_ext;            /* EXT bit (1) for error codes raised while delivering an external event */
+    int fault_chain[3];         /* vectors of the current escalation chain, for the triple-fault report */
+    int fault_chain_len;
 };
 
 /* ---- exec/memory side -------------------------------------------------------------------- */
