@@ -103,7 +103,7 @@ check() {
     if [ "$rc" -eq 33 ] && grep -aq "^mips: variant=$v " "$out"; then
         return 0
     fi
-    msg=$(grep -av '^mips: variant=' "$out" | tail -3 | tr '\n' ' ' | cut -c1-200)
+    msg=$(grep -av '^mips: variant=' "$out" | tail -3 | tr '\n' ' ' | cut -c1-200 | sed 's/ *$//')
     if [ "$sys" = emu ]; then
         echo "ringfold run failed (exit status $rc${msg:+: $msg})" >"$work/why.$sys.$v"
     else
@@ -224,7 +224,7 @@ cat "$table"
 [ -s "$notes" ] && { echo; cat "$notes"; }
 
 if [ $update_docs = 1 ]; then
-    doc=$here/../docs/PERFORMANCE.md
+    doc=$(cd "$here/.." && pwd)/docs/PERFORMANCE.md
     cpu=$(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: *//')
     mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
     qv=$([ $have_qemu = 1 ] && "$qemu" --version | head -1)
