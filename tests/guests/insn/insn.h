@@ -55,4 +55,16 @@ static inline uint32_t insn_sum(uint32_t s, uint32_t v)
     return (s << 5 | s >> 27) ^ (v * 0x9E3779B1u) ^ (s >> 3);
 }
 
+
+
+/* flags with the undefined ones cleared (all kept under INSN_ALL_FLAGS), for checksums. */
+static inline uint32_t insn_defined(uint32_t flags, uint32_t undefined)
+{
+#ifdef INSN_ALL_FLAGS
+    (void)undefined;
+    return flags & FL_ARITH;
+#else
+    return flags & FL_ARITH & ~undefined;
+#endif
+}
 #endif
