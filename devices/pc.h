@@ -2,6 +2,7 @@
 #ifndef RINGFOLD_PC_H
 #define RINGFOLD_PC_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "ringfold/err.h"
 
@@ -19,5 +20,12 @@ void pc_poll_input(struct vm *vm);
 
 /* --stats: per-device counters. */
 void pc_print_stats(struct vm *vm, FILE *out);
+
+/* The A20 gate as the guest last set it (i8042 output port bit 1 OR port 0x92 bit 1).
+ * Only recorded: guest memory does not wrap at 1 MiB when it is off. */
+bool pc_a20_enabled(struct vm *vm);
+
+/* Drives ISA IRQ line 0-15 (for devices created outside devices/, e.g. by tests). */
+void pc_set_irq(struct vm *vm, int irq, int level);
 
 #endif
