@@ -74,6 +74,8 @@ void sys_stack_from_desc(struct sys_stack *st, uint16_t sel, const struct sys_de
 void sys_stack_check_push(struct x86_cpu *cpu, const struct sys_stack *st, uint32_t n, bool use_sel);
 void sys_stack_push(struct x86_cpu *cpu, struct sys_stack *st, uint32_t v, bool o32);
 uint32_t sys_stack_pop(struct x86_cpu *cpu, struct sys_stack *st, bool o32);
+/* Releases n bytes (RET imm16): moves SP up without reading. */
+void sys_stack_skip(struct sys_stack *st, uint32_t n);
 /* Writes the stack pointer back into ESP (SP only for 16-bit stacks). */
 void sys_stack_store_sp(struct x86_cpu *cpu, const struct sys_stack *st);
 
@@ -84,9 +86,18 @@ enum sys_task_reason { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT };
 void sys_task_switch(struct x86_cpu *cpu, uint16_t tss_sel, struct sys_desc *d, enum sys_task_reason why,
                      uint32_t err);
 
+/* Task gate (IDT, or JMP/CALL through a gate): checks the TSS descriptor tss_sel names in the
+ * GDT (#GP/#NP with that selector) and switches to it. */
+void sys_task_via_gate(struct x86_cpu *cpu, uint16_t tss_sel, enum sys_task_reason why, uint32_t err);
+
 /* sys_cr.c */
 /* Loads the four PAE PDPTEs from CR3; raises #GP(0) on reserved bits (SDM Vol. 3 §4.4.1). */
 void sys_load_pdptes(struct x86_cpu *cpu, uint32_t cr3);
+
+/* sys_event_pm.c: delivery through the IDT; err X86_NO_ERR pushes no error code. */
+void sys_deliver_pm(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, uint32_t err);
+/* Reads the stack for privilege level dpl from the current TSS; #TS(TR) when outside it. */
+void sys_tss_stack(struct x86_cpu *cpu, int dpl, uint16_t *ss, uint32_t *esp);
 
 /* sys_event.c */
 /* Reads the full EFLAGS value for pushing (lazy flags folded in). */

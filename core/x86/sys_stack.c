@@ -94,6 +94,11 @@ uint32_t sys_stack_pop(struct x86_cpu *cpu, struct sys_stack *st, bool o32)
     return v;
 }
 
+void sys_stack_skip(struct sys_stack *st, uint32_t n)
+{
+    stack_set_sp(st, st->sp + n);
+}
+
 void sys_stack_store_sp(struct x86_cpu *cpu, const struct sys_stack *st)
 {
     /* st->sp keeps the upper half unchanged for 16-bit stacks (only SP moves). */

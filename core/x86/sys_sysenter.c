@@ -17,7 +17,7 @@ void x86_sysenter(struct x86_cpu *cpu)
     uint32_t cs = cpu->s.msr.sysenter_cs;
     if (!cpu->pe || (cs & 0xfffc) == 0)
         x86_raise(cpu, X86_GP, 0);
-    cpu->s.eflags &= ~(EFL_VM | EFL_IF | EFL_RF);
+    x86_set_eflags(cpu, x86_get_eflags(cpu) & ~(EFL_VM | EFL_IF | EFL_RF));
     flat_seg(cpu, S_CS, (uint16_t)(cs & 0xfffc), 0, 0xb);
     flat_seg(cpu, S_SS, (uint16_t)((cs + 8) & 0xfffc), 0, 0x3);
     cpu->s.gpr[R_ESP] = cpu->s.msr.sysenter_esp;

@@ -94,6 +94,7 @@ struct x86_cpu {
     uint32_t ev_ext;            /* EXT bit (1) for error codes raised while delivering an external event */
     int fault_chain[3];         /* vectors of the current escalation chain, for the triple-fault report */
     int fault_chain_len;
+    int delivering_kind;        /* enum x86_event_kind of cpu->delivering */
 };
 
 /* ---- exec/memory side -------------------------------------------------------------------- */
