@@ -49,10 +49,13 @@ static inline uint32_t insn_mask(int bits)
     return bits == 32 ? 0xFFFFFFFFu : (1u << bits) - 1;
 }
 
-/* Adler-style running checksum for loops that print one line per many inputs. */
+/* Running checksum for loops that print one line per many inputs. Each step is a
+ * bijection of the running state (xor, multiply by an odd constant, rotate), so two
+ * sequences that differ in one value never end with the same sum. */
 static inline uint32_t insn_sum(uint32_t s, uint32_t v)
 {
-    return (s << 5 | s >> 27) ^ (v * 0x9E3779B1u) ^ (s >> 3);
+    s = (s ^ v) * 0x9E3779B1u;
+    return s << 13 | s >> 19;
 }
 
 
