@@ -150,7 +150,6 @@ static uint32_t walk_pae(struct x86_cpu *cpu, uint32_t lin, uint32_t acc, struct
 
 uint32_t x86_paging_walk(struct x86_cpu *cpu, uint32_t lin, uint32_t acc, struct x86_walk *w)
 {
-    cpu->stats.page_walks++;
     if (cpu->s.cr4 & CR4_PAE)
         return walk_pae(cpu, lin, acc, w);
     return walk_32(cpu, lin, acc, w);
