@@ -86,12 +86,13 @@ int loader_elf_plan(const struct guest_mem *mem, const struct loader_image *img,
             continue;
         char what[48];
         snprintf(what, sizeof(what), "segment %u", i);
-        if ((uint64_t)ph.p_offset + ph.p_filesz > img->size)
+        /* p_offset means nothing for a segment with no file data (pure .bss). */
+        if (ph.p_filesz && (uint64_t)ph.p_offset + ph.p_filesz > img->size)
             return rf_errf(err, -EINVAL, "%s: %s file data 0x%x+0x%x is outside the file "
                            "(%llu bytes)", p, what, ph.p_offset, ph.p_filesz,
                            (unsigned long long)img->size);
-        rc = loader_plan_add(plan, mem, ph.p_paddr, img->data + ph.p_offset, ph.p_filesz,
-                             ph.p_memsz, p, what, err);
+        const uint8_t *src = ph.p_filesz ? img->data + ph.p_offset : NULL;
+        rc = loader_plan_add(plan, mem, ph.p_paddr, src, ph.p_filesz, ph.p_memsz, p, what, err);
         if (rc < 0)
             return rc;
         if (ph.p_memsz == 0)

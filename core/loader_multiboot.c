@@ -18,7 +18,8 @@ int64_t loader_multiboot_find(const struct loader_image *img)
             continue;
         if (first < 0)
             first = (int64_t)off;
-        if (off + MB_HEADER_MIN <= img->size) {
+        /* The whole header must lie in the first 8 KiB (§3.1.1). */
+        if (off + MB_HEADER_MIN <= img->size && off + MB_HEADER_MIN <= MB_SEARCH_BYTES) {
             uint32_t sum = MB_HEADER_MAGIC + loader_le32(img->data + off + 4) +
                            loader_le32(img->data + off + 8);
             if (sum == 0)

@@ -345,3 +345,22 @@ Test(loader_boot, module_without_args_and_empty_module)
     unlink(p1); unlink(p2);
     free(p1); free(p2); free(k.data);
 }
+
+Test(loader_boot, bss_only_segment_ignores_its_file_offset)
+{
+    vm_setup(16 * MIB);
+    struct timg_seg segs[] = { { 0x100000, 0x100000, 0x100, 0x100, 1 },
+                               { 0x200000, 0x200000, 0, 0x3000, 2 } };
+    struct timg k = timg_elf(segs, 2, 0x100000, false, 0);
+    struct elf32_phdr ph;
+    memcpy(&ph, k.data + TIMG_PHOFF + sizeof(ph), sizeof(ph));
+    ph.p_offset = 0xfffffff0u;
+    memcpy(k.data + TIMG_PHOFF + sizeof(ph), &ph, sizeof(ph));
+    struct boot_spec spec = { .kernel = "bss" };
+    struct vcpu_state st;
+    struct rf_err err = { { 0 } };
+    cr_assert_eq(loader_load_image(&vm.mem, &spec, k.data, k.size, &st, &err), 0, "%s", err.msg);
+    assert_seg_loaded(&k, 0, 0x200000, 0, 0x3000);
+    cr_assert_eq(ram(0x203000)[0], 0xCC);
+    free(k.data);
+}
