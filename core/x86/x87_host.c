@@ -1,0 +1,104 @@
+/* x87 FPU: arithmetic done by the host's own x87 (x86-64 hosts have one), so results,
+ * rounding (guest PC/RC), NaN propagation and exception flags are bit-exact with real
+ * hardware. Every exception is masked on the host; the caller applies the guest's masks. */
+#include <string.h>
+#include "x87_priv.h"
+
+/* One asm block per operation: load a 28-byte protected-mode environment (guest PC/RC with
+ * all exceptions masked, the guest's condition codes, no flags, every tag empty), run the
+ * body, then FNINIT and restore the host control word so the host stack is empty again
+ * whatever the body left (FPTAN out of range pushes nothing, etc.). The body must read the
+ * status word right after the operation: the stores that follow change C1. */
+#define HOST(body)                                                                          \
+    __asm__ volatile("fnstcw %[save]\n\tfldenv %[env]\n\t" body "\n\tfninit\n\tfldcw %[save]" \
+                     : [r0] "=m"(h->r0), [r1] "=m"(h->r1), [sw] "=m"(sw), [mem] "+m"(h->mem), \
+                       [save] "=m"(save)                                                    \
+                     : [env] "m"(env), [a] "m"(h->a), [b] "m"(h->b)                          \
+                     : "memory", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", \
+                       "st(7)")
+
+#define SW_R0 "\n\tfnstsw %[sw]\n\tfstpt %[r0]"
+
+/* Two-operand arithmetic: the destination value a is ST(0) on the host, the source b is
+ * ST(1) or the memory operand, and only the ST(0)-destination encodings are used (the
+ * AT&T fsub/fsubr operand swap only affects ST(i)-destination forms). */
+#define ARITH_CASES(OPC, base)                                                               \
+    case HOP_ARITH(HK_REG, OPC):                                                             \
+        HOST("fldt %[b]\n\tfldt %[a]\n\tf" base " %%st(1), %%st" SW_R0);                    \
+        break;                                                                               \
+    case HOP_ARITH(HK_F32, OPC): HOST("fldt %[a]\n\tf" base "s %[mem]" SW_R0); break;      \
+    case HOP_ARITH(HK_F64, OPC): HOST("fldt %[a]\n\tf" base "l %[mem]" SW_R0); break;      \
+    case HOP_ARITH(HK_I16, OPC): HOST("fldt %[a]\n\tfi" base "s %[mem]" SW_R0); break;     \
+    case HOP_ARITH(HK_I32, OPC): HOST("fldt %[a]\n\tfi" base "l %[mem]" SW_R0); break;
+
+#define UNARY(insn) HOST("fldt %[a]\n\t" insn SW_R0)
+#define PUSHES(insn) HOST("fldt %[a]\n\t" insn SW_R0 "\n\tfstpt %[r1]")
+#define BINARY(insn) HOST("fldt %[b]\n\tfldt %[a]\n\t" insn SW_R0)
+#define LOAD(insn) HOST(insn SW_R0)
+#define STORE(insn) HOST("fldt %[a]\n\t" insn " %[mem]\n\tfnstsw %[sw]")
+
+uint16_t x87_host_run(struct x87_host *h, int op, uint16_t fcw, uint16_t fsw)
+{
+    uint16_t env[14];
+    uint16_t sw = 0, save;
+    memset(env, 0, sizeof(env));
+    env[0] = (uint16_t)((fcw & 0x0F00u) | FCW_ONES | FSW_EXC);   /* PC, RC; all masked */
+    env[2] = (uint16_t)(fsw & (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3));
+    env[4] = 0xFFFF;
+    switch (op) {
+    ARITH_CASES(HA_ADD, "add")
+    ARITH_CASES(HA_MUL, "mul")
+    ARITH_CASES(HA_SUB, "sub")
+    ARITH_CASES(HA_SUBR, "subr")
+    ARITH_CASES(HA_DIV, "div")
+    ARITH_CASES(HA_DIVR, "divr")
+    case HOP_ARITH(HK_REG, HA_COM): HOST("fldt %[b]\n\tfldt %[a]\n\tfcom %%st(1)\n\tfnstsw %[sw]"); break;
+    case HOP_ARITH(HK_REG, HA_UCOM): HOST("fldt %[b]\n\tfldt %[a]\n\tfucom %%st(1)\n\tfnstsw %[sw]"); break;
+    case HOP_ARITH(HK_F32, HA_COM): HOST("fldt %[a]\n\tfcoms %[mem]\n\tfnstsw %[sw]"); break;
+    case HOP_ARITH(HK_F64, HA_COM): HOST("fldt %[a]\n\tfcoml %[mem]\n\tfnstsw %[sw]"); break;
+    case HOP_ARITH(HK_I16, HA_COM): HOST("fldt %[a]\n\tficoms %[mem]\n\tfnstsw %[sw]"); break;
+    case HOP_ARITH(HK_I32, HA_COM): HOST("fldt %[a]\n\tficoml %[mem]\n\tfnstsw %[sw]"); break;
+    case HOP_CHS: UNARY("fchs"); break;
+    case HOP_ABS: UNARY("fabs"); break;
+    case HOP_SQRT: UNARY("fsqrt"); break;
+    case HOP_RNDINT: UNARY("frndint"); break;
+    case HOP_F2XM1: UNARY("f2xm1"); break;
+    case HOP_SIN: UNARY("fsin"); break;
+    case HOP_COS: UNARY("fcos"); break;
+    case HOP_TST: HOST("fldt %[a]\n\tftst\n\tfnstsw %[sw]"); break;
+    case HOP_XAM: HOST("fldt %[a]\n\tfxam\n\tfnstsw %[sw]"); break;
+    case HOP_PTAN: PUSHES("fptan"); break;
+    case HOP_SINCOS: PUSHES("fsincos"); break;
+    case HOP_XTRACT: PUSHES("fxtract"); break;
+    case HOP_SCALE: BINARY("fscale"); break;
+    case HOP_PREM: BINARY("fprem"); break;
+    case HOP_PREM1: BINARY("fprem1"); break;
+    case HOP_PATAN: BINARY("fpatan"); break;
+    case HOP_YL2X: BINARY("fyl2x"); break;
+    case HOP_YL2XP1: BINARY("fyl2xp1"); break;
+    case HOP_LD_F32: LOAD("flds %[mem]"); break;
+    case HOP_LD_F64: LOAD("fldl %[mem]"); break;
+    case HOP_LD_I16: LOAD("filds %[mem]"); break;
+    case HOP_LD_I32: LOAD("fildl %[mem]"); break;
+    case HOP_LD_I64: LOAD("fildll %[mem]"); break;
+    case HOP_LD_BCD: LOAD("fbld %[mem]"); break;
+    case HOP_LD1: LOAD("fld1"); break;
+    case HOP_LDL2T: LOAD("fldl2t"); break;
+    case HOP_LDL2E: LOAD("fldl2e"); break;
+    case HOP_LDPI: LOAD("fldpi"); break;
+    case HOP_LDLG2: LOAD("fldlg2"); break;
+    case HOP_LDLN2: LOAD("fldln2"); break;
+    case HOP_LDZ: LOAD("fldz"); break;
+    case HOP_ST_F32: STORE("fstps"); break;
+    case HOP_ST_F64: STORE("fstpl"); break;
+    case HOP_ST_I16: STORE("fistps"); break;
+    case HOP_ST_I32: STORE("fistpl"); break;
+    case HOP_ST_I64: STORE("fistpll"); break;
+    case HOP_ST_BCD: STORE("fbstp"); break;
+    default:
+        /* Internal misuse only (no guest input selects an op directly): report invalid. */
+        h->r0 = x87_indefinite;
+        return FSW_IE;
+    }
+    return sw;
+}
