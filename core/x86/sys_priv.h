@@ -99,8 +99,4 @@ void sys_deliver_pm(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, u
 /* Reads the stack for privilege level dpl from the current TSS; #TS(TR) when outside it. */
 void sys_tss_stack(struct x86_cpu *cpu, int dpl, uint16_t *ss, uint32_t *esp);
 
-/* sys_event.c */
-/* Reads the full EFLAGS value for pushing (lazy flags folded in). */
-static inline uint32_t sys_eflags(struct x86_cpu *cpu) { return x86_get_eflags(cpu); }
-
 #endif

@@ -8,7 +8,8 @@ void sys_desc_parse(struct sys_desc *d, uint32_t lo, uint32_t hi)
     d->hi = hi;
     d->base = (lo >> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000u);
     uint32_t limit = (lo & 0xffff) | (hi & 0x000f0000u);
-    d->attr = (uint16_t)((hi >> 8) & 0xf0ff);
+    /* attr packs access byte (bits 40..47) and AVL/L/D/G (bits 52..55) into 12 bits. */
+    d->attr = (uint16_t)(((hi >> 8) & 0xff) | ((hi >> 12) & 0xf00));
     /* G: the 20-bit limit counts 4 KiB units and the low 12 bits read as ones (§3.4.5). */
     if (d->attr & SEG_ATTR_G)
         limit = (limit << 12) | 0xfff;
