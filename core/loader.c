@@ -2,6 +2,7 @@
  * Multiboot, plain ELF32 or boot-sector loader (loader_*.c). Detection order matters:
  * a Multiboot kernel is usually also an ELF file, and the header decides. */
 #include <errno.h>
+#include <stdbool.h>
 #include "elf32.h"
 #include "loader_formats.h"
 #include "ringfold/vm.h"
@@ -22,11 +23,19 @@ int loader_load_image(struct guest_mem *mem, const struct boot_spec *spec, const
     int64_t mb = loader_multiboot_find(&img);
     if (mb >= 0)
         return loader_multiboot_load(mem, &named, &img, (uint64_t)mb, st, err);
-    if (elf_has_magic(img.data, img.size))
+    bool elf = elf_has_magic(img.data, img.size);
+    if (!elf && !loader_bootsect_detect(&img))
+        return rf_errf(err, -EINVAL, "%s: not a Multiboot, ELF32 or boot-sector image", p);
+    /* Only the Multiboot information can carry these: refuse rather than drop them. */
+    if (spec->nmodules > 0)
+        return rf_errf(err, -EINVAL, "%s: modules need a Multiboot kernel (this is a %s)", p,
+                       elf ? "plain ELF32 image" : "boot sector");
+    if (spec->cmdline && *spec->cmdline)
+        return rf_errf(err, -EINVAL, "%s: a command line needs a Multiboot kernel (this is a %s)",
+                       p, elf ? "plain ELF32 image" : "boot sector");
+    if (elf)
         return loader_elf_load(mem, &img, st, err);
-    if (loader_bootsect_detect(&img))
-        return loader_bootsect_load(mem, &img, st, err);
-    return rf_errf(err, -EINVAL, "%s: not a Multiboot, ELF32 or boot-sector image", p);
+    return loader_bootsect_load(mem, &img, st, err);
 }
 
 int loader_load(struct vm *vm, const struct boot_spec *spec, struct vcpu_state *st, struct rf_err *err)

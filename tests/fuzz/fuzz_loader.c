@@ -2,7 +2,7 @@
  * Beyond "no crash" it checks the loader's promises: a refused image leaves guest RAM
  * byte-for-byte unchanged and gets a message naming the file; an accepted one enters at
  * an address inside RAM. Each input is tried as "fuzz.bin" (so short boot sectors count)
- * and as "fuzz" with one Multiboot module. */
+ * and as "fuzz" with a command line and one Multiboot module. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +43,9 @@ static void fuzz_init(void)
 
 static void try_load(const uint8_t *data, size_t size, const char *name, int nmods)
 {
-    struct boot_spec spec = { .kernel = name, .cmdline = "console=ttyS0",
+    /* Plain ELF and boot sectors refuse a command line and modules: only the Multiboot
+     * run gets them. */
+    struct boot_spec spec = { .kernel = name, .cmdline = nmods ? "console=ttyS0" : NULL,
                               .modules = { module_spec }, .nmodules = nmods };
     struct vcpu_state st;
     struct rf_err err = { { 0 } };

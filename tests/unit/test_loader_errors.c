@@ -342,3 +342,17 @@ Test(loader_errors, module_problems_leave_ram_untouched)
     unlink(ok); unlink(big); unlink(mid);
     free(ok); free(big); free(mid);
 }
+
+Test(loader_errors, modules_or_cmdline_without_multiboot)
+{
+    struct timg t = one_seg_elf(0x100000, 0x100, 0x100, 0x100000, false);
+    struct boot_spec spec = { .kernel = "plain.elf", .modules = { "/etc/hostname" }, .nmodules = 1 };
+    expect_fail_spec(&spec, &t, -EINVAL, "plain.elf: ", "modules need a Multiboot kernel");
+    struct boot_spec spec2 = { .kernel = "plain.elf", .cmdline = "quiet" };
+    expect_fail_spec(&spec2, &t, -EINVAL, "plain.elf: ", "command line needs a Multiboot kernel");
+    free(t.data);
+    struct timg b = timg_bootsect();
+    struct boot_spec spec3 = { .kernel = "boot.img", .cmdline = "x" };
+    expect_fail_spec(&spec3, &b, -EINVAL, "boot.img: ", "boot sector");
+    free(b.data);
+}
