@@ -63,8 +63,13 @@ static void load(struct x87_ctx *c, enum fmt f)
     if (f == F_F80) {
         memcpy(&h.r0, h.mem, 10);
         c->f.fsw &= (uint16_t)~FSW_C1;
-    } else if (!x87_apply(&c->f, x87_host_run(&h, load_hop[f], c->f.fcw, c->f.fsw))) {
-        return;
+    } else {
+        /* Only an unmasked IE (SNaN source) suppresses the load: with DE unmasked a real
+         * x87 still pushes the normalized value and just flags DE (measured). */
+        uint16_t sw = x87_host_run(&h, load_hop[f], c->f.fcw, c->f.fsw);
+        if (x87_signal(&c->f, sw & FSW_EXC) & FSW_IE)
+            return;
+        x87_set_cc(&c->f, sw);
     }
     x87_push(&c->f, h.r0);
 }
@@ -99,8 +104,8 @@ static void store(struct x87_ctx *c, enum fmt f, bool pop)
         x87_signal(&c->f, exc & (FSW_IE | FSW_DE | FSW_ZE));
         return;
     }
-    if (unm & (FSW_OE | FSW_UE)) {
-        x87_signal(&c->f, exc);
+    if (unm & (FSW_OE | FSW_UE)) {   /* nothing stored, and no PE reported (measured) */
+        x87_signal(&c->f, exc & ~FSW_PE);
         return;
     }
     mem_write(c, f, h.mem);
