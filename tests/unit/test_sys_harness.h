@@ -146,7 +146,7 @@ void x86_check_access(struct x86_cpu *c, int seg, uint32_t off, uint32_t len, bo
 /* Runs stmt with fault_jmp armed; evaluates to the raised vector, or -1 when none. */
 #define TB_FAULT(stmt)                                                                     \
     ({                                                                                     \
-        int tb_v_ = -1;                                                                    \
+        volatile int tb_v_ = -1;                                                                \
         if (setjmp(cpu->fault_jmp) == 0) {                                                 \
             stmt;                                                                          \
         } else {                                                                           \
@@ -211,7 +211,7 @@ __attribute__((unused)) static void tb_flat_pm(void)
     cpu->s.cr0 |= CR0_PE;
     x86_update_mode(cpu);
     cr_assert_eq(TB_FAULT(x86_far_jmp(cpu, 0x08, 0x100, true)), -1);
-    for (int s = 0; s < SEG_COUNT; s++)
+    for (volatile int s = 0; s < SEG_COUNT; s++)
         if (s != S_CS)
             cr_assert_eq(TB_FAULT(x86_load_seg(cpu, s, 0x10)), -1);
     cr_assert_eq(TB_FAULT(x86_ltr(cpu, 0x28)), -1);
