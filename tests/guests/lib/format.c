@@ -3,7 +3,7 @@
 #include "guest.h"
 
 struct fmt_spec {
-    bool left, zero, plus, space;
+    bool left, zero, plus, space, alt;
     int width, prec;             /* prec < 0: none */
     int len;                     /* -2 hh, -1 h, 0 int, 1 long, 2 long long, 3 size_t */
 };
@@ -149,6 +149,7 @@ int guest_vformat(void (*out)(char c, void *ctx), void *ctx, const char *fmt, va
             else if (*f == '0') sp.zero = true;
             else if (*f == '+') sp.plus = true;
             else if (*f == ' ') sp.space = true;
+            else if (*f == '#') sp.alt = true;
             else break;
         }
         sp.width = fmt_int_arg(&f, &ap);
@@ -174,9 +175,17 @@ int guest_vformat(void (*out)(char c, void *ctx), void *ctx, const char *fmt, va
             break;
         }
         case 'u': fmt_number(&o, &sp, fmt_get_unsigned(sp.len, &ap), false, 10, false, ""); break;
-        case 'x': fmt_number(&o, &sp, fmt_get_unsigned(sp.len, &ap), false, 16, false, ""); break;
-        case 'X': fmt_number(&o, &sp, fmt_get_unsigned(sp.len, &ap), false, 16, true, ""); break;
-        case 'o': fmt_number(&o, &sp, fmt_get_unsigned(sp.len, &ap), false, 8, false, ""); break;
+        case 'x': case 'X': {
+            uint64_t v = fmt_get_unsigned(sp.len, &ap);
+            /* '#': "0x" / "0X" before a non-zero value, as C says. */
+            fmt_number(&o, &sp, v, false, 16, *f == 'X', sp.alt && v ? (*f == 'X' ? "0X" : "0x") : "");
+            break;
+        }
+        case 'o': {
+            uint64_t v = fmt_get_unsigned(sp.len, &ap);
+            fmt_number(&o, &sp, v, false, 8, false, sp.alt && v ? "0" : "");
+            break;
+        }
         case 'p':
             fmt_number(&o, &sp, (uintptr_t)va_arg(ap, void *), false, 16, false, "0x");
             break;

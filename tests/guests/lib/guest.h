@@ -48,7 +48,7 @@ void guest_main(void);
 /* ---- output ---- */
 void guest_putc(char c);
 void guest_puts(const char *s);              /* no newline added */
-/* printf subset: flags '-' '0' '+' ' ', width and precision (numbers or '*'), length
+/* printf subset: flags "-0+ #", width and precision (numbers or '*'), length
  * hh h l ll z, conversions d i u x X o c s p %. "%08x", "%llx", "%-10s" all work. */
 int guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int guest_vprintf(const char *fmt, va_list ap);
