@@ -53,7 +53,13 @@ static void demo_memory(void)
                      (unsigned long long)(e->addr + e->len - 1),
                      e->type == 1 ? "RAM" : e->type == 3 ? "ACPI" : "reserved");
     const char *cmd = guest_cmdline();
-    guest_printf("  command line \"%s\"\n", cmd);
+    if (*cmd)
+        guest_printf("  command line \"%s\"\n", cmd);
+    else
+        guest_puts("  command line (none: try --append=\"hello\")\n");
+    const struct multiboot_info *mbi = guest_mbi();
+    if ((mbi->flags & MULTIBOOT_INFO_LOADER_NAME) && mbi->boot_loader_name)
+        guest_printf("  loaded by    %s\n", (const char *)(uintptr_t)mbi->boot_loader_name);
 }
 
 /* 4.12 fixed point keeps the inner loop in integer instructions. */
