@@ -22,7 +22,7 @@ static x87_f80 int_to_f80(int32_t n)
     return h.r0;
 }
 
-static x87_f80 scale(x87_f80 v, int32_t n)
+x87_f80 x87_scale(x87_f80 v, int32_t n)
 {
     struct x87_host h;
     memset(&h, 0, sizeof(h));
@@ -47,10 +47,10 @@ static uint16_t wrapped_result(struct x87_ctx *c, int op, unsigned kind, struct 
         s.b = l.r0;
     }
     switch (op) {
-    case HA_MUL: s.a = scale(s.a, k); s.b = scale(s.b, k); break;
-    case HA_DIV: s.a = scale(s.a, k); s.b = scale(s.b, -k); break;
-    case HA_DIVR: s.a = scale(s.a, -k); s.b = scale(s.b, k); break;
-    default: s.a = scale(s.a, 2 * k); s.b = scale(s.b, 2 * k); break;   /* add/sub */
+    case HA_MUL: s.a = x87_scale(s.a, k); s.b = x87_scale(s.b, k); break;
+    case HA_DIV: s.a = x87_scale(s.a, k); s.b = x87_scale(s.b, -k); break;
+    case HA_DIVR: s.a = x87_scale(s.a, -k); s.b = x87_scale(s.b, k); break;
+    default: s.a = x87_scale(s.a, 2 * k); s.b = x87_scale(s.b, 2 * k); break;   /* add/sub */
     }
     uint16_t sw = x87_host_run(&s, HOP_ARITH(HK_REG, op), c->f.fcw, c->f.fsw);
     h->r0 = s.r0;

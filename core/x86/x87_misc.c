@@ -3,6 +3,65 @@
 #include <string.h>
 #include "x87_priv.h"
 
+static bool is_tiny(x87_f80 r)
+{
+    return (r.se & 0x7FFF) == 0 && r.m != 0;
+}
+
+/* Applies the guest's masks to the result(s) r[0..n-1] of a D9-group operation. Unmasked
+ * underflow delivers the result with its exponent raised by 24576 (SDM Vol. 1 §4.9.1.5);
+ * FSCALE is recomputed from a pre-scaled operand, so it is exact for overflow too. For the
+ * other operations the masked (denormalized) result is rescaled: exact whenever the tiny
+ * result was exact (FPREM, FSIN of a denormal), possibly off in the last bits otherwise. */
+static bool misc_result(struct x87_ctx *c, int hop, struct x87_host *h, uint16_t sw,
+                        x87_f80 *r, unsigned n)
+{
+    unsigned exc = sw & FSW_EXC, unm = exc & ~c->f.fcw & FSW_EXC;
+    bool tiny = false;
+    for (unsigned k = 0; k < n; k++)
+        tiny |= is_tiny(r[k]);
+    if (!(c->f.fcw & FSW_UE) && !(unm & (FSW_IE | FSW_DE | FSW_ZE)) && tiny) {
+        exc |= FSW_UE;   /* unmasked underflow is signalled for exact tiny results too */
+        unm |= FSW_UE;
+    }
+    if (unm & (FSW_IE | FSW_DE | FSW_ZE)) {
+        x87_signal(&c->f, exc & (FSW_IE | FSW_DE | FSW_ZE));
+        return false;
+    }
+    if ((unm & (FSW_OE | FSW_UE)) && hop == HOP_SCALE) {
+        /* FSCALE by trunc(ST(1)) -/+ 24576: the wrapped result when that fits, else what
+         * the hardware gives for a scale far out of range (infinity or zero, OE/UE+PE). */
+        bool over = (unm & FSW_OE) != 0;
+        struct x87_host s = *h, t;
+        memset(&t, 0, sizeof(t));
+        t.a = h->b;
+        x87_host_run(&t, HOP_RNDINT, 0x0F7F, 0);          /* RC = chop */
+        t.a = t.r0;
+        int32_t k = over ? -24576 : 24576;
+        memcpy(t.mem, &k, 4);
+        x87_host_run(&t, HOP_ARITH(HK_I32, HA_ADD), 0x037F, 0);
+        s.b = t.r0;
+        sw = x87_host_run(&s, HOP_SCALE, c->f.fcw, c->f.fsw);
+        r[0] = s.r0;
+        exc = (exc & FSW_DE) | (sw & FSW_EXC) | (over ? FSW_OE : FSW_UE);
+        if (sw & (FSW_OE | FSW_UE)) {
+            /* still out of range: a real x87 gives a signed infinity (C1 = 1) or zero
+             * (C1 = 0) whatever the rounding mode (measured) */
+            r[0].se = (uint16_t)((h->a.se & 0x8000) | (over ? 0x7FFF : 0));
+            r[0].m = over ? 0x8000000000000000ull : 0;
+            exc = (exc & FSW_DE) | FSW_PE | (over ? FSW_OE : FSW_UE);
+            sw = (uint16_t)((sw & ~FSW_C1) | (over ? FSW_C1 : 0));
+        }
+    } else if (unm & FSW_UE) {
+        for (unsigned k = 0; k < n; k++)
+            if (is_tiny(r[k]))
+                r[k] = x87_scale(r[k], 24576);
+    }
+    x87_set_cc(&c->f, sw);
+    x87_signal(&c->f, exc);
+    return true;
+}
+
 /* Result written to ST(0) (FCHS, FABS, FSQRT, FRNDINT, F2XM1, FSIN, FCOS, FSCALE,
  * FPREM, FPREM1). two: ST(1) is an operand too. */
 static void unary_to_st0(struct x87_ctx *c, int hop, bool two)
@@ -17,8 +76,13 @@ static void unary_to_st0(struct x87_ctx *c, int hop, bool two)
     h.a = x87_get(&c->f, 0);
     if (two)
         h.b = x87_get(&c->f, 1);
-    if (x87_apply(&c->f, x87_host_run(&h, hop, c->f.fcw, c->f.fsw)))
+    uint16_t sw = x87_host_run(&h, hop, c->f.fcw, c->f.fsw);
+    if (hop == HOP_CHS || hop == HOP_ABS) {   /* sign operations raise nothing */
+        x87_set_cc(&c->f, sw);
         x87_set(&c->f, 0, h.r0);
+    } else if (misc_result(c, hop, &h, sw, &h.r0, 1)) {
+        x87_set(&c->f, 0, h.r0);
+    }
 }
 
 /* FPATAN, FYL2X, FYL2XP1: ST(1) = f(ST(1), ST(0)), then pop. */
@@ -33,7 +97,8 @@ static void binary_pop(struct x87_ctx *c, int hop)
     } else {
         h.a = x87_get(&c->f, 0);
         h.b = x87_get(&c->f, 1);
-        if (!x87_apply(&c->f, x87_host_run(&h, hop, c->f.fcw, c->f.fsw)))
+        uint16_t sw = x87_host_run(&h, hop, c->f.fcw, c->f.fsw);
+        if (!misc_result(c, hop, &h, sw, &h.r0, 1))
             return;
         x87_set(&c->f, 1, h.r0);
     }
@@ -56,10 +121,12 @@ static void unary_push(struct x87_ctx *c, int hop)
     }
     h.a = x87_get(&c->f, 0);
     uint16_t sw = x87_host_run(&h, hop, c->f.fcw, c->f.fsw);
-    if (!x87_apply(&c->f, sw))
+    x87_f80 r[2] = { h.r0, h.r1 };
+    bool out_of_range = hop != HOP_XTRACT && (sw & FSW_C2);
+    if (!misc_result(c, hop, &h, sw, r, out_of_range ? 0 : 2) || out_of_range)
         return;
-    if (hop != HOP_XTRACT && (sw & FSW_C2))
-        return;
+    h.r0 = r[0];
+    h.r1 = r[1];
     x87_set(&c->f, 0, h.r1);
     x87_push(&c->f, h.r0);
 }
@@ -86,12 +153,16 @@ static void ftst_fxam(struct x87_ctx *c, bool xam)
     if (x87_is_empty(&c->f, 0)) {
         if (xam) {   /* class "empty": C3 = 1, C0 = 1; C1 still reports the sign bit */
             x87_set_cc(&c->f, FSW_C3 | FSW_C0 | ((h.a.se & 0x8000) ? FSW_C1 : 0));
-        } else if (x87_underflow(&c->f)) {
+        } else {   /* like FCOM: unordered even when the exception is unmasked */
+            x87_underflow(&c->f);
             x87_set_cc(&c->f, FSW_C3 | FSW_C2 | FSW_C0);
         }
         return;
     }
-    x87_apply(&c->f, x87_host_run(&h, xam ? HOP_XAM : HOP_TST, c->f.fcw, c->f.fsw));
+    uint16_t sw = x87_host_run(&h, xam ? HOP_XAM : HOP_TST, c->f.fcw, c->f.fsw);
+    x87_set_cc(&c->f, sw);
+    if (!x87_apply(&c->f, sw))
+        x87_set_cc(&c->f, sw);
 }
 
 /* D9 E0..FF; the decoder has already rejected E2 E3 E6 E7 EF. */

@@ -105,6 +105,7 @@ uint16_t x87_host_run(struct x87_host *h, int op, uint16_t fcw, uint16_t fsw);
 
 /* ---- instruction groups ---- */
 void x87_arith(struct x87_ctx *c);          /* x87_arith.c: D8, DA, DC, DE arithmetic/compare */
+x87_f80 x87_scale(x87_f80 v, int32_t n);  /* exact v * 2^n on the host (FSCALE) */
 void x87_compare_reg(struct x87_ctx *c, unsigned i, int op, int pops);
 void x87_comi(struct x87_ctx *c, unsigned i, bool unordered, bool pop);
 void x87_fcmov(struct x87_ctx *c);
