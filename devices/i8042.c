@@ -1,34 +1,48 @@
 /* Intel 8042 keyboard controller: status register, command byte, self and interface tests,
  * keyboard enable/disable, output port (system reset and A20), pulse-reset commands, and a
- * keyboard that acknowledges its commands. There is no auxiliary (mouse) device: AUX
- * commands are ignored, so guests find no mouse. A20 is only recorded (see pc_a20_enabled):
- * guest memory does not wrap at 1 MiB. (8042 / IBM PC AT Technical Reference.) */
+ * keyboard that acknowledges its commands. The auxiliary (mouse) port exists but nothing is
+ * plugged into it: the controller's own AUX commands work (loopback 0xD3, test 0xA9), and
+ * bytes sent to the device (0xD4) come back as a timeout error at once, so a guest's mouse
+ * probe fails fast instead of waiting for answers that never come. A20 is only recorded
+ * (see pc_a20_enabled): guest memory does not wrap at 1 MiB.
+ * (8042 / IBM PC AT and PS/2 Technical References.) */
 #include <string.h>
 #include "i8042.h"
 
 enum {
     ST_OBF = 0x01, ST_IBF = 0x02, ST_SYS = 0x04, ST_A2 = 0x08, ST_UNINHIBITED = 0x10,
-    CB_KBD_INT = 0x01, CB_SYS = 0x04, CB_KBD_DISABLE = 0x10, CB_TRANSLATE = 0x40,
+    ST_AUX_OBF = 0x20, ST_TIMEOUT = 0x40,
+    CB_KBD_INT = 0x01, CB_AUX_INT = 0x02, CB_SYS = 0x04, CB_KBD_DISABLE = 0x10,
+    CB_AUX_DISABLE = 0x20, CB_TRANSLATE = 0x40,
     OP_RESET = 0x01, OP_A20 = 0x02, OP_OBF = 0x10,
     KBD_ACK = 0xfa, KBD_RESEND = 0xfe, KBD_BAT_OK = 0xaa,
 };
 
 static void i8042_update_irq(struct i8042 *k)
 {
-    bool level = k->obf && (k->ram[0] & CB_KBD_INT);
-    if (level == k->irq_level)
-        return;
-    k->irq_level = level;
-    if (level)
-        k->stats.irqs++;
-    irq_set_level(&k->irq, level);
+    bool aux = k->obuf_flags & I8042_FROM_AUX;
+    bool level = k->obf && !aux && (k->ram[0] & CB_KBD_INT);
+    bool aux_level = k->obf && aux && (k->ram[0] & CB_AUX_INT);
+    if (level != k->irq_level) {
+        k->irq_level = level;
+        if (level)
+            k->stats.irqs++;
+        irq_set_level(&k->irq, level);
+    }
+    if (aux_level != k->aux_irq_level) {
+        k->aux_irq_level = aux_level;
+        if (aux_level)
+            k->stats.aux_irqs++;
+        irq_set_level(&k->aux_irq, aux_level);
+    }
 }
 
 /* Move the next queued byte into the empty output buffer. */
 static void i8042_refill(struct i8042 *k)
 {
     if (!k->obf && k->qcount) {
-        k->obuf = k->queue[k->qhead];
+        k->obuf = (uint8_t)k->queue[k->qhead];
+        k->obuf_flags = (uint8_t)(k->queue[k->qhead] >> 8);
         k->qhead = (k->qhead + 1) % I8042_QUEUE;
         k->qcount--;
         k->obf = true;
@@ -36,13 +50,18 @@ static void i8042_refill(struct i8042 *k)
     i8042_update_irq(k);
 }
 
-static void i8042_queue(struct i8042 *k, uint8_t byte)
+static void i8042_queue_flags(struct i8042 *k, uint8_t byte, uint8_t flags)
 {
     if (k->qcount < I8042_QUEUE) {
-        k->queue[(k->qhead + k->qcount) % I8042_QUEUE] = byte;
+        k->queue[(k->qhead + k->qcount) % I8042_QUEUE] = (uint16_t)(byte | flags << 8);
         k->qcount++;
     }
     i8042_refill(k);
+}
+
+static void i8042_queue(struct i8042 *k, uint8_t byte)
+{
+    i8042_queue_flags(k, byte, 0);
 }
 
 void i8042_kbd_push(struct i8042 *k, uint8_t byte)
@@ -52,11 +71,12 @@ void i8042_kbd_push(struct i8042 *k, uint8_t byte)
     i8042_queue(k, byte);
 }
 
-void i8042_init(struct i8042 *k, struct irq_line irq, void (*reset)(void *),
+void i8042_init(struct i8042 *k, struct irq_line irq1, struct irq_line irq12, void (*reset)(void *),
                 void (*set_a20)(void *, bool), void *hook_opaque)
 {
     memset(k, 0, sizeof(*k));
-    k->irq = irq;
+    k->irq = irq1;
+    k->aux_irq = irq12;
     k->reset = reset;
     k->set_a20 = set_a20;
     k->hook_opaque = hook_opaque;
@@ -109,17 +129,21 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
     case 0xab:                              /* keyboard interface test: no error */
         i8042_queue(k, 0x00);
         break;
+    case 0xa7: k->ram[0] |= CB_AUX_DISABLE; break;
+    case 0xa8: k->ram[0] &= (uint8_t)~CB_AUX_DISABLE; break;
+    case 0xa9: i8042_queue(k, 0x00); break;    /* AUX interface test: lines fine */
     case 0xad: k->ram[0] |= CB_KBD_DISABLE; break;
     case 0xae: k->ram[0] &= (uint8_t)~CB_KBD_DISABLE; break;
     case 0xc0: i8042_queue(k, 0x80); break;    /* input port: keyboard not inhibited */
     case 0xd0:                              /* read output port (bit 4 mirrors OBF) */
         i8042_queue(k, (uint8_t)((k->out_port & ~OP_OBF) | (k->obf ? OP_OBF : 0)));
         break;
-    case 0xd1: case 0xd2:                   /* write output port / keyboard buffer */
+    case 0xd1: case 0xd2: case 0xd3: case 0xd4:
+        /* write output port / keyboard buffer / AUX buffer (loopback) / to the AUX device */
         k->pending_cmd = cmd;
         break;
     case 0xe0: i8042_queue(k, 0x00); break;    /* test inputs */
-    default: break;                         /* AUX (0xA7-0xA9, 0xD3, 0xD4) and the rest */
+    default: break;
     }
 }
 
@@ -173,6 +197,12 @@ static void i8042_write_data(struct i8042 *k, uint8_t v)
         i8042_write_out_port(k, v);
     } else if (cmd == 0xd2) {
         i8042_queue(k, v);
+    } else if (cmd == 0xd3) {
+        i8042_queue_flags(k, v, I8042_FROM_AUX);
+    } else if (cmd == 0xd4) {
+        /* No mouse: the controller gives up on the transfer and reports a timeout. */
+        k->ram[0] &= (uint8_t)~CB_AUX_DISABLE;
+        i8042_queue_flags(k, 0xfe, I8042_FROM_AUX | I8042_TIMEOUT);
     } else {
         /* Writing data to the keyboard enables its interface (8042 behaviour). */
         k->ram[0] &= (uint8_t)~CB_KBD_DISABLE;
@@ -186,7 +216,15 @@ static uint32_t i8042_status_read(void *opaque, uint32_t off, unsigned size)
     (void)off;
     (void)size;
     /* IBF is never set: commands are taken as soon as they are written. */
-    return k->status | ST_UNINHIBITED | (k->obf ? ST_OBF : 0);
+    uint8_t st = k->status | ST_UNINHIBITED;
+    if (k->obf) {
+        st |= ST_OBF;
+        if (k->obuf_flags & I8042_FROM_AUX)
+            st |= ST_AUX_OBF;
+        if (k->obuf_flags & I8042_TIMEOUT)
+            st |= ST_TIMEOUT;
+    }
+    return st;
 }
 
 static uint32_t i8042_data_read(void *opaque, uint32_t off, unsigned size)

@@ -9,9 +9,11 @@
 #include "ringfold/irq.h"
 
 #define I8042_QUEUE 16
+#define I8042_FROM_AUX 0x01   /* byte came from the auxiliary port (status bit 5) */
+#define I8042_TIMEOUT  0x02   /* the device did not answer (status bit 6) */
 
 struct i8042_stats {
-    uint64_t commands, kbd_commands, irqs, resets;
+    uint64_t commands, kbd_commands, irqs, aux_irqs, resets;
 };
 
 struct i8042 {
@@ -21,11 +23,13 @@ struct i8042 {
     uint8_t pending_cmd;     /* controller command waiting for its data byte (0: none) */
     uint8_t kbd_pending;     /* keyboard command waiting for its parameter (0: none) */
     uint8_t obuf;            /* output buffer (last byte, re-read when empty) */
+    uint8_t obuf_flags;      /* I8042_FROM_AUX / I8042_TIMEOUT for the byte in obuf */
     bool obf;
-    uint8_t queue[I8042_QUEUE];
+    uint16_t queue[I8042_QUEUE];   /* byte | flags << 8 */
     unsigned qhead, qcount;
-    bool irq_level;
-    struct irq_line irq;     /* IRQ 1 */
+    bool irq_level, aux_irq_level;
+    struct irq_line irq;     /* IRQ 1: keyboard bytes */
+    struct irq_line aux_irq; /* IRQ 12: auxiliary-port bytes */
     /* Platform hooks: reset pulse and A20 gate changes (either may be NULL). */
     void (*reset)(void *opaque);
     void (*set_a20)(void *opaque, bool on);
@@ -33,7 +37,7 @@ struct i8042 {
     struct i8042_stats stats;
 };
 
-void i8042_init(struct i8042 *k, struct irq_line irq, void (*reset)(void *),
+void i8042_init(struct i8042 *k, struct irq_line irq1, struct irq_line irq12, void (*reset)(void *),
                 void (*set_a20)(void *, bool), void *hook_opaque);
 int i8042_register(struct i8042 *k, struct bus *b, struct rf_err *err);
 /* A byte from the keyboard (scan code) enters the output queue. */

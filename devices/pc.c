@@ -16,7 +16,7 @@
 #include "ringfold/vm.h"
 
 /* ISA IRQ assignments of the PC/AT. */
-enum { PC_IRQ_PIT = 0, PC_IRQ_KBD = 1, PC_IRQ_COM1 = 4, PC_IRQ_RTC = 8 };
+enum { PC_IRQ_PIT = 0, PC_IRQ_KBD = 1, PC_IRQ_COM1 = 4, PC_IRQ_RTC = 8, PC_IRQ_AUX = 12 };
 #define PC_COM1_BASE 0x3f8
 #define PC_DEBUG_EXIT_PORT 0xf4
 
@@ -104,7 +104,7 @@ static int pc_add_rtc(struct pc_platform *pc, struct rf_err *err)
 
 static int pc_add_i8042(struct pc_platform *pc, struct rf_err *err)
 {
-    i8042_init(&pc->kbd, pc_irq(pc, PC_IRQ_KBD), pc_reset_from_kbd, NULL, pc);
+    i8042_init(&pc->kbd, pc_irq(pc, PC_IRQ_KBD), pc_irq(pc, PC_IRQ_AUX), pc_reset_from_kbd, NULL, pc);
     return i8042_register(&pc->kbd, &pc->vm->bus, err);
 }
 
@@ -240,9 +240,11 @@ void pc_print_stats(struct vm *vm, FILE *out)
             (unsigned long long)pc->uart.stats.overruns, (unsigned long long)pc->uart.stats.irqs);
     fprintf(out, "rtc: %llu interrupts, %llu time sets\n",
             (unsigned long long)pc->rtc.stats.irqs, (unsigned long long)pc->rtc.stats.time_sets);
-    fprintf(out, "i8042: %llu controller commands, %llu keyboard commands, %llu interrupts, %llu resets\n",
+    fprintf(out, "i8042: %llu controller commands, %llu keyboard commands, %llu IRQ 1, %llu IRQ 12, "
+            "%llu resets\n",
             (unsigned long long)pc->kbd.stats.commands, (unsigned long long)pc->kbd.stats.kbd_commands,
-            (unsigned long long)pc->kbd.stats.irqs, (unsigned long long)pc->kbd.stats.resets);
+            (unsigned long long)pc->kbd.stats.irqs, (unsigned long long)pc->kbd.stats.aux_irqs,
+            (unsigned long long)pc->kbd.stats.resets);
     fprintf(out, "misc: port 0x80 %llu writes (last %#04x), port 0xe9 %llu bytes, port 0x92 %llu resets, "
             "debug-exit %llu writes\n",
             (unsigned long long)pc->post.writes, pc->post.last, (unsigned long long)pc->dbgcon.bytes,

@@ -1,16 +1,23 @@
 /* Unit tests for the i8042: status bits, self/interface tests, command byte, keyboard
- * enable/disable, output port (A20, reset), pulse reset, keyboard command answers, IRQ 1. */
+ * enable/disable, output port (A20, reset), pulse reset, keyboard command answers, IRQ 1,
+ * and the empty auxiliary port (loopback, IRQ 12, timeouts for the absent mouse). */
 #include <criterion/criterion.h>
 #include "i8042.h"
 
 static struct bus b;
 static struct i8042 k;
-static int level, rises, resets, a20_calls;
+static int level, rises, resets, a20_calls, aux_level, aux_rises;
 static bool a20;
 
 static void fake_irq(void *opaque, int line, int lv)
 {
     (void)opaque;
+    if (line == 12) {
+        if (lv && !aux_level)
+            aux_rises++;
+        aux_level = lv;
+        return;
+    }
     cr_assert_eq(line, 1);
     if (lv && !level)
         rises++;
@@ -26,9 +33,10 @@ static uint8_t in8(uint16_t port) { return (uint8_t)bus_pio_read(&b, port, 1); }
 static void setup(void)
 {
     bus_init(&b);
-    level = rises = resets = a20_calls = 0;
+    level = rises = resets = a20_calls = aux_level = aux_rises = 0;
     a20 = true;
-    i8042_init(&k, (struct irq_line){ fake_irq, NULL, 1 }, fake_reset, fake_a20, NULL);
+    i8042_init(&k, (struct irq_line){ fake_irq, NULL, 1 }, (struct irq_line){ fake_irq, NULL, 12 },
+               fake_reset, fake_a20, NULL);
     cr_assert_eq(i8042_register(&k, &b, NULL), 0);
 }
 
@@ -164,4 +172,42 @@ Test(i8042, write_keyboard_output_buffer)
     out8(0x64, 0xd2);
     out8(0x60, 0x9c);
     expect_bytes((const uint8_t[]){ 0x9c }, 1);
+}
+
+Test(i8042, aux_port_loopback_and_irq12)
+{
+    out8(0x64, 0xa9);                  /* AUX interface test */
+    cr_assert_eq(in8(0x60), 0x00);
+    out8(0x64, 0xa7);
+    out8(0x64, 0x20);
+    cr_assert_eq(in8(0x60) & 0x20, 0x20);   /* AUX disabled in the command byte */
+    out8(0x64, 0xa8);
+    out8(0x64, 0x20);
+    cr_assert_eq(in8(0x60) & 0x20, 0x00);
+    out8(0x64, 0xd3);                  /* loopback: the byte comes back from the AUX side */
+    out8(0x60, 0x5a);
+    cr_assert_eq(in8(0x64) & 0x21, 0x21);
+    cr_assert_eq(aux_level, 0);        /* AUX interrupt not enabled in the command byte */
+    cr_assert_eq(level, 0);            /* and never on IRQ 1 */
+    cr_assert_eq(in8(0x60), 0x5a);
+    cr_assert_eq(in8(0x64) & 0x21, 0x00);
+    out8(0x64, 0x60);
+    out8(0x60, 0x47);                  /* enable the AUX interrupt */
+    out8(0x64, 0xd3);
+    out8(0x60, 0xa5);
+    cr_assert_eq(aux_level, 1);
+    cr_assert_eq(in8(0x60), 0xa5);
+    cr_assert_eq(aux_level, 0);
+    cr_assert_eq(aux_rises, 1);
+    cr_assert_eq(k.stats.aux_irqs, 1);
+}
+
+Test(i8042, absent_mouse_times_out_at_once)
+{
+    out8(0x64, 0xd4);                  /* send to the AUX device: nobody there */
+    out8(0x60, 0xff);
+    uint8_t st = in8(0x64);
+    cr_assert_eq(st & 0x61, 0x61);     /* OBF, AUX data, timeout */
+    cr_assert_eq(in8(0x60), 0xfe);
+    cr_assert_eq(in8(0x64) & 0x61, 0x00);
 }
