@@ -234,8 +234,32 @@ static void flags_run(void)
     }
 }
 
+/* ---- high byte registers (AH CH DH BH: ModRM reg 4-7 without REX, SDM Vol. 2A
+ * 3.1.1.3) and XCHG ---- */
+
+static void hibyte_run(void)
+{
+    uint32_t a = 0x11223344, b = 0x55667788, c = 0x99aabbcc, d = 0xddeeff00, f;
+    __asm__ volatile("addb %%ah, %%bl\n\tpushfl\n\tpopl %4" : "+a"(a), "+b"(b), "+c"(c), "+d"(d), "=r"(f) :: "cc");
+    guest_printf("add bl,ah -> %08x %08x %s\n", a, b, insn_fl(f, 0));
+    __asm__ volatile("subb %%dh, %%ch\n\tpushfl\n\tpopl %4" : "+a"(a), "+b"(b), "+c"(c), "+d"(d), "=r"(f) :: "cc");
+    guest_printf("sub ch,dh -> %08x %08x %s\n", c, d, insn_fl(f, 0));
+    __asm__ volatile("xchgb %%ah, %%al\n\txchgb %%bh, %%cl\n\tmovb %%dh, %%ah\n\tmovzbl %%bh, %%edx"
+                     : "+a"(a), "+b"(b), "+c"(c), "+d"(d));
+    guest_printf("xchg/mov/movzx hi -> %08x %08x %08x %08x\n", a, b, c, d);
+    __asm__ volatile("incb %%bh\n\tnegb %%ch\n\tshlb $3, %%dh\n\tnotb %%ah"
+                     : "+a"(a), "+b"(b), "+c"(c), "+d"(d) :: "cc");
+    guest_printf("inc/neg/shl/not hi -> %08x %08x %08x %08x\n", a, b, c, d);
+    uint32_t x = 0x12345678, y = 0x9abcdef0;
+    uint16_t x16 = 0x1234, y16 = 0xabcd;
+    __asm__ volatile("xchgl %0, %1" : "+r"(x), "+r"(y));
+    __asm__ volatile("xchgw %0, %1" : "+r"(x16), "+m"(y16));
+    guest_printf("xchg -> %08x %08x %04x %04x\n", x, y, x16, y16);
+}
+
 void guest_main(void)
 {
+    hibyte_run();
     cond_run();
     ext_run();
     lea_run();

@@ -16,6 +16,7 @@
 /* Transcendentals: the result's last bits, and so PE and C1 (rounded up), come from
  * each vendor's own approximation; keep IE DE ZE OE UE (and C2 for FSIN/FCOS/FPTAN). */
 #define SW_TRANS 0x001Fu
+#define SW_EXC   0x003Fu          /* exception flags only */
 #define SW_TRIG  0x041Fu
 
 /* Control words: all exceptions masked, 64-bit precision, rounding control in 11:10. */
@@ -114,6 +115,45 @@ static uint16_t x87_sw(uint16_t defined)
 static void x87_clex(void)
 {
     __asm__ volatile("fnclex");
+}
+
+/* FST/FSTP to single and double precision: rounding per RC, overflow to infinity,
+ * underflow to a denormal (SDM Vol. 1 4.8.4), and FLD of a denormal single (DE).
+ * C1 is not compared for stores: the SDM has FST set it on a rounded-up inexact
+ * result, but the AMD EPYC these goldens were first made on leaves it clear. */
+static void x87_store(void)
+{
+    static const uint16_t cws[4] = { CW_NEAREST, CW_DOWN, CW_UP, CW_ZERO };
+    long double pi, third = x87_from_bits(0x3ffd, 0xaaaaaaaaaaaaaaabull);
+    __asm__ volatile("fldpi" : "=t"(pi));
+    long double big = x87_from_bits(0x47ff, 0x8000000000000000ull);    /* 2^1024 */
+    long double tiny = x87_from_bits(0x3f6a, 0xc000000000000000ull);   /* below FLT_MIN */
+    long double vals[4] = { pi, -third, big, tiny };
+    for (int v = 0; v < 4; v++) {
+        guest_printf("fst %s ->", x87_hex(vals[v]));
+        for (int m = 0; m < 4; m++) {
+            uint32_t f32;
+            uint64_t f64;
+            x87_cw(cws[m]);
+            x87_clex();
+            __asm__ volatile("fsts %0" : "=m"(f32) : "t"(vals[v]));
+            uint16_t sw32 = x87_sw(SW_EXC);
+            x87_clex();
+            __asm__ volatile("fstl %0" : "=m"(f64) : "t"(vals[v]));
+            uint16_t sw64 = x87_sw(SW_EXC);
+            x87_cw(CW_NEAREST);
+            guest_printf(" %08x/%04x %016llx/%04x", f32, sw32, (unsigned long long)f64, sw64);
+        }
+        guest_printf("\n");
+    }
+    static const uint32_t singles[] = { 0x00000001, 0x80400000, 0x7f800000, 0x7fa00000, 0x3f800000 };
+    for (unsigned i = 0; i < sizeof singles / sizeof singles[0]; i++) {
+        long double x;
+        x87_clex();
+        __asm__ volatile("flds %1" : "=t"(x) : "m"(singles[i]));
+        uint16_t sw = x87_sw(SW_C1);
+        guest_printf("flds %08x -> %s sw=%04x\n", singles[i], x87_hex(x), sw);
+    }
 }
 
 /* One arithmetic op: ST0 = x op m64 y. */
@@ -391,6 +431,7 @@ static void x87_env(void)
 void guest_main(void)
 {
     x87_constants();
+    x87_store();
     x87_arith();
     x87_prem_scale_rnd();
     x87_transcendental();
