@@ -1,0 +1,330 @@
+/* Private state of the interpreter's exec side: decoded-instruction records and blocks, the
+ * software TLB, the segment-check cache, lazy flags, and the inline memory fast paths. */
+#ifndef RINGFOLD_X86_EXEC_H
+#define RINGFOLD_X86_EXEC_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <Zydis/Zydis.h>
+#include "x86_cpu.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- decoded instructions ---------------------------------------------------------------- */
+struct x86_insn;
+/* A handler executes one decoded instruction and returns the next record to run, or NULL when
+ * the block ends (it then has set cpu->s.eip). */
+typedef const struct x86_insn *(*x86_handler)(struct x86_cpu *cpu, const struct x86_insn *i);
+
+#define RM_MEM 0xff          /* i->rm when the r/m operand is in memory */
+
+struct x86_insn {
+    x86_handler fn;
+    uint32_t eip;            /* offset in CS of this instruction (the restart point) */
+    uint32_t disp;           /* EA displacement; branch target; moffs */
+    uint32_t imm;
+    uint16_t base, index;    /* byte offsets in struct x86_cpu of the EA registers (ea_zero: none) */
+    uint8_t len, scale, seg, a16;
+    uint8_t reg, rm;         /* register operands (byte ops: byte index into gpr[]) */
+    uint8_t op, osz;         /* sub-operation; operand size in bytes */
+    uint16_t imm2;
+    uint8_t opcode, modrm;   /* raw bytes for the x87 escapes and diagnostics */
+    uint8_t rep;             /* 0, 0xF3 or 0xF2 */
+    uint8_t o32;             /* operand size 32 (for far transfers, stack ops) */
+};
+
+/* A basic block of decoded instructions, keyed by physical address and mode. */
+struct x86_block {
+    uint32_t pa, pa_end;         /* physical bytes [pa, pa_end) the block was decoded from */
+    uint32_t cs_base, eip;
+    uint32_t mode;
+    struct x86_block *hnext;     /* hash chain */
+    struct x86_block *pnext;     /* blocks of the same physical page */
+    uint16_t n;                  /* instruction records (a terminator follows them) */
+    uint8_t valid;
+    uint8_t nocache;             /* decoded for one use (crosses a page, not RAM) */
+    struct x86_insn insns[];
+};
+
+/* ---- software TLB ------------------------------------------------------------------------ */
+#define TLB_BITS 10
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_MASK (TLB_SIZE - 1)
+#define TLB_INVALID 1u           /* never equal to an (aligned) page tag */
+
+struct tlb_entry {
+    uint32_t tag_r, tag_w, tag_x;   /* linear page when that access may go straight to RAM */
+    uint32_t pa;                    /* physical page */
+    uintptr_t addend;               /* host pointer = addend + linear address */
+};
+
+/* Segment limit/type checks precomputed per size (index 0..3 for 1, 2, 4, 8 bytes): an access
+ * of size at off is allowed when (off - lo) <= span, compared as a 64-bit signed value. */
+struct seg_cache {
+    uint32_t base;
+    uint32_t lo;
+    int64_t rspan[4], wspan[4];
+};
+
+/* Lazy flags: the operation whose arithmetic flags are pending (SDM Vol. 1 §3.4.3.1). */
+enum lf_op { LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC };
+#define EFL_ARITH (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF)
+
+#define BLOCK_HASH_BITS 14
+#define BLOCK_MAX_INSNS 64
+
+struct x86_exec {
+    struct tlb_entry *tlb;           /* tlbs[0] supervisor or tlbs[1] user, for the CPL now */
+    struct seg_cache seg[SEG_COUNT];
+    uint32_t lf_res, lf_s1, lf_s2;
+    uint8_t lf_op, lf_sz, lf_cin;
+    const struct x86_insn *cur;      /* record executing now, NULL outside instructions */
+    struct x86_block *cur_block;
+
+    ZydisDecoder dec32, dec16, dec_real;
+    struct x86_block *hash[1u << BLOCK_HASH_BITS];
+    struct x86_block **page_blocks;  /* per physical page: blocks decoded from it */
+    uint32_t npages;
+    struct x86_block *zombies;       /* invalidated while running, freed at the next boundary */
+    uint64_t blocks_live;
+    uint64_t smc_exits;
+    uint64_t blocks_run;
+
+    struct tlb_entry tlbs[2][TLB_SIZE];
+};
+
+/* ---- register helpers -------------------------------------------------------------------- */
+#define GPR_OFF(r) ((uint16_t)(offsetof(struct x86_cpu, s.gpr) + 4u * (r)))
+#define ZERO_OFF   ((uint16_t)offsetof(struct x86_cpu, ea_zero))
+
+static inline uint32_t reg_get(struct x86_cpu *cpu, int sz, unsigned r)
+{
+    if (sz == 1)
+        return ((uint8_t *)cpu->s.gpr)[r];
+    if (sz == 2)
+        return (uint16_t)cpu->s.gpr[r];
+    return cpu->s.gpr[r];
+}
+
+static inline void reg_set(struct x86_cpu *cpu, int sz, unsigned r, uint32_t v)
+{
+    if (sz == 1)
+        ((uint8_t *)cpu->s.gpr)[r] = (uint8_t)v;
+    else if (sz == 2)
+        memcpy(&cpu->s.gpr[r], &(uint16_t){ (uint16_t)v }, 2);
+    else
+        cpu->s.gpr[r] = v;
+}
+
+static inline uint32_t ea_of(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+    const char *c = (const char *)cpu;
+    uint32_t b, x;
+    memcpy(&b, c + i->base, 4);
+    memcpy(&x, c + i->index, 4);
+    uint32_t ea = i->disp + b + (x << i->scale);
+    return i->a16 ? (ea & 0xffff) : ea;
+}
+
+static inline uint32_t size_mask(int sz)
+{
+    return sz == 1 ? 0xffu : sz == 2 ? 0xffffu : 0xffffffffu;
+}
+
+static inline int size_idx(int sz) { return sz == 1 ? 0 : sz == 2 ? 1 : sz == 4 ? 2 : 3; }
+
+/* ---- memory (mem_access.c) --------------------------------------------------------------- */
+uint32_t mem_read_slow(struct x86_cpu *cpu, int seg, uint32_t off, int size);
+void mem_write_slow(struct x86_cpu *cpu, int seg, uint32_t off, int size, uint32_t v);
+/* Linear access with the current CPL's privilege (no segment checks). */
+void lin_read(struct x86_cpu *cpu, uint32_t lin, void *dst, unsigned len, bool user);
+void lin_write(struct x86_cpu *cpu, uint32_t lin, const void *src, unsigned len, bool user);
+_Noreturn void seg_fault(struct x86_cpu *cpu, int seg);
+/* Recomputes mode-derived caches (segment checks, TLB for the CPL): after anything that may
+ * change segments, CPL, CR0 or EFLAGS.VM. */
+void exec_refresh(struct x86_cpu *cpu);
+/* Host pointer for an instruction fetch at lin (NULL: not RAM, *pa set); raises #PF. */
+const uint8_t *tlb_fetch(struct x86_cpu *cpu, uint32_t lin, uint32_t *pa);
+void tlb_drop_writes_to(struct x86_exec *ex, uint32_t pa_page);
+
+static inline uint32_t mem_rd(struct x86_cpu *cpu, int sz, int seg, uint32_t off)
+{
+    struct x86_exec *ex = cpu->exec;
+    const struct seg_cache *sc = &ex->seg[seg];
+    if (likely((int64_t)(uint32_t)(off - sc->lo) <= sc->rspan[size_idx(sz)])) {
+        uint32_t lin = sc->base + off;
+        const struct tlb_entry *e = &ex->tlb[(lin >> 12) & TLB_MASK];
+        if (likely(e->tag_r == (lin & (0xfffff000u | (uint32_t)(sz - 1))))) {
+            const void *p = (const void *)(e->addend + lin);
+            if (sz == 1) return *(const uint8_t *)p;
+            if (sz == 2) { uint16_t v; memcpy(&v, p, 2); return v; }
+            uint32_t v; memcpy(&v, p, 4); return v;
+        }
+    }
+    return mem_read_slow(cpu, seg, off, sz);
+}
+
+static inline void mem_wr(struct x86_cpu *cpu, int sz, int seg, uint32_t off, uint32_t v)
+{
+    struct x86_exec *ex = cpu->exec;
+    const struct seg_cache *sc = &ex->seg[seg];
+    if (likely((int64_t)(uint32_t)(off - sc->lo) <= sc->wspan[size_idx(sz)])) {
+        uint32_t lin = sc->base + off;
+        const struct tlb_entry *e = &ex->tlb[(lin >> 12) & TLB_MASK];
+        if (likely(e->tag_w == (lin & (0xfffff000u | (uint32_t)(sz - 1))))) {
+            void *p = (void *)(e->addend + lin);
+            if (sz == 1) *(uint8_t *)p = (uint8_t)v;
+            else if (sz == 2) memcpy(p, &(uint16_t){ (uint16_t)v }, 2);
+            else memcpy(p, &v, 4);
+            return;
+        }
+    }
+    mem_write_slow(cpu, seg, off, sz, v);
+}
+
+/* Checks a write would succeed (segment and paging) without writing: for instructions that
+ * must not leave partial effects. */
+static inline void mem_wcheck(struct x86_cpu *cpu, int seg, uint32_t off, uint32_t len)
+{
+    x86_check_access(cpu, seg, off, len, true);
+}
+
+/* ---- lazy flags (flags_lazy.c) ----------------------------------------------------------- */
+uint32_t flags_arith(struct x86_cpu *cpu);    /* CF PF AF ZF SF OF of the pending operation */
+bool flags_cf(struct x86_cpu *cpu);
+bool x86_cond(struct x86_cpu *cpu, unsigned cc);
+/* Makes s.eflags exact (lf_op = LF_NONE) so an instruction can edit bits directly. */
+void flags_materialize(struct x86_cpu *cpu);
+/* Sets the arithmetic flags named in mask to the bits of val (others stay). */
+void flags_set(struct x86_cpu *cpu, uint32_t mask, uint32_t val);
+/* SF ZF PF of a result of sz bytes. */
+uint32_t flags_szp(uint32_t res, int sz);
+
+static inline void lf_set(struct x86_cpu *cpu, enum lf_op op, int sz, uint32_t s1, uint32_t s2,
+                          uint32_t res)
+{
+    struct x86_exec *ex = cpu->exec;
+    ex->lf_op = (uint8_t)op;
+    ex->lf_sz = (uint8_t)sz;
+    ex->lf_s1 = s1;
+    ex->lf_s2 = s2;
+    ex->lf_res = res;
+}
+
+/* ---- stack helpers (exec_stack.c) -------------------------------------------------------- */
+void stack_push(struct x86_cpu *cpu, int sz, uint32_t v);
+uint32_t stack_pop(struct x86_cpu *cpu, int sz);
+uint32_t stack_peek(struct x86_cpu *cpu, int sz, uint32_t depth);   /* no ESP change */
+
+static inline uint32_t sp_get(struct x86_cpu *cpu)
+{
+    return cpu->stack32 ? cpu->s.gpr[R_ESP] : (cpu->s.gpr[R_ESP] & 0xffff);
+}
+static inline void sp_set(struct x86_cpu *cpu, uint32_t v)
+{
+    if (cpu->stack32)
+        cpu->s.gpr[R_ESP] = v;
+    else
+        cpu->s.gpr[R_ESP] = (cpu->s.gpr[R_ESP] & 0xffff0000u) | (v & 0xffff);
+}
+
+/* ---- operand helpers --------------------------------------------------------------------- */
+static inline uint32_t rm_read(struct x86_cpu *cpu, const struct x86_insn *i, int sz, uint32_t *ea)
+{
+    if (i->rm != RM_MEM)
+        return reg_get(cpu, sz, i->rm);
+    *ea = ea_of(cpu, i);
+    return mem_rd(cpu, sz, i->seg, *ea);
+}
+
+static inline void rm_write(struct x86_cpu *cpu, const struct x86_insn *i, int sz, uint32_t ea, uint32_t v)
+{
+    if (i->rm != RM_MEM)
+        reg_set(cpu, sz, i->rm, v);
+    else
+        mem_wr(cpu, sz, i->seg, ea, v);
+}
+
+static inline uint32_t next_eip(const struct x86_insn *i)
+{
+    return i->eip + i->len;
+}
+
+/* Ends the block at the next instruction: s.eip is set to the following instruction. */
+static inline const struct x86_insn *end_block(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+    cpu->s.eip = next_eip(i);
+    return NULL;
+}
+
+/* Before calling the system side: the restart point and the return EIP are architectural. */
+static inline void sync_eip(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+    cpu->insn_eip = i->eip;
+    cpu->s.eip = next_eip(i);
+}
+
+/* ---- decoding (decode_*.c) --------------------------------------------------------------- */
+/* Decoder input for one instruction. */
+struct x86_dec {
+    ZydisDecodedInstruction zi;
+    unsigned map, op;            /* 0: one-byte map, 1: 0F map; opcode byte */
+    unsigned mod, reg, rm;
+    bool has_modrm, mem;
+    int osz;                     /* 2 or 4 */
+    bool a16, lock;
+    uint8_t rep;
+    int seg;                     /* effective segment for the memory operand */
+    bool seg_override;
+    uint32_t imm, imm1;
+    bool end;                    /* the block must end after this instruction */
+    bool code32;
+};
+
+/* Fills rec for d; returns false for an undefined opcode (the caller emits #UD). */
+bool decode_insn(struct x86_cpu *cpu, struct x86_dec *d, struct x86_insn *rec);
+/* Group decoders, each in the file that holds the handlers. */
+bool decode_alu(struct x86_dec *d, struct x86_insn *rec);
+bool decode_mov(struct x86_dec *d, struct x86_insn *rec);
+bool decode_ctl(struct x86_dec *d, struct x86_insn *rec);
+bool decode_str(struct x86_dec *d, struct x86_insn *rec);
+bool decode_sys(struct x86_dec *d, struct x86_insn *rec);
+bool decode_misc(struct x86_dec *d, struct x86_insn *rec);
+bool decode_alu2(struct x86_dec *d, struct x86_insn *rec);
+
+const struct x86_insn *h_block_end(struct x86_cpu *cpu, const struct x86_insn *i);
+const struct x86_insn *h_raise_ud(struct x86_cpu *cpu, const struct x86_insn *i);
+const struct x86_insn *h_raise(struct x86_cpu *cpu, const struct x86_insn *i);
+
+/* ---- block cache (decode_block.c) -------------------------------------------------------- */
+int exec_init(struct x86_cpu *cpu);
+void exec_destroy(struct x86_cpu *cpu);
+struct x86_block *block_get(struct x86_cpu *cpu);
+void block_free_zombies(struct x86_exec *ex);
+/* A guest write reached physical [pa, pa+len) of a page that holds decoded code. */
+void exec_code_write(struct x86_cpu *cpu, uint32_t pa, uint32_t len);
+static inline bool page_has_code(const struct x86_exec *ex, uint32_t pa)
+{
+    uint32_t pfn = pa >> 12;
+    return pfn < ex->npages && ex->page_blocks[pfn] != NULL;
+}
+uint32_t exec_mode_key(const struct x86_cpu *cpu);
+
+/* ---- running (exec_run.c) ---------------------------------------------------------------- */
+enum exec_result { EXEC_OK, EXEC_FAULT, EXEC_HALT, EXEC_STOP };
+/* Executes instructions until the block ends (max_insns 1: exactly one instruction).
+ * Must be called with fault_jmp armed. */
+void exec_block(struct x86_cpu *cpu, struct x86_block *b, bool single);
+void exec_retire_fault(struct x86_cpu *cpu);
+/* The engine's run: until the virtual clock reaches deadline, HLT, or a stop request. */
+enum engine_exit exec_run(struct x86_cpu *cpu, uint64_t deadline);
+/* Allocates and resets a CPU on vm (NULL when out of memory). */
+struct x86_cpu *exec_cpu_create(struct vm *vm);
+void exec_cpu_destroy(struct x86_cpu *cpu);
+void exec_set_state(struct x86_cpu *cpu, const struct vcpu_state *st);
+void exec_get_state(struct x86_cpu *cpu, struct vcpu_state *st);
+void exec_print_stats(struct x86_cpu *cpu, FILE *out, double seconds);
+
+#endif
