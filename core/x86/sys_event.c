@@ -7,6 +7,8 @@
 
 enum exc_class { EXC_BENIGN, EXC_CONTRIB, EXC_PF, EXC_DF };
 
+static void event_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, uint32_t err);
+
 static enum exc_class exc_class_of(int vector, int kind)
 {
     /* Only CPU exceptions escalate; interrupts and software INT n are benign (Table 6-4). */
@@ -68,9 +70,9 @@ void x86_handle_fault(struct x86_cpu *cpu)
 {
     int vector = cpu->exc_vector;
     uint32_t err = cpu->exc_err;
-    if (TRACE_ON(TRACE_EXC))
-        trace_printf("exc: %s err=%#x at %04x:%08x%s\n", exc_name(vector), err, cpu->s.seg[S_CS].sel,
-                     cpu->s.eip, cpu->delivering >= 0 ? " (during delivery)" : "");
+    if (TRACE_ON(TRACE_EXC) && cpu->delivering >= 0)
+        trace_printf("exc: %s err=%#x while delivering vector %#x at %04x:%08x\n", exc_name(vector), err,
+                     cpu->delivering, cpu->s.seg[S_CS].sel, cpu->s.eip);
     if (cpu->delivering < 0) {
         cpu->fault_chain_len = 0;
     } else {
@@ -79,7 +81,6 @@ void x86_handle_fault(struct x86_cpu *cpu)
         if (first == EXC_DF) {
             /* Any fault while calling the #DF handler shuts the processor down (§6.15, #DF). */
             chain_add(cpu, X86_DF);
-            cpu->stats.exceptions[vector & 31]++;
             triple_fault(cpu, vector, err);
             return;
         }
@@ -87,13 +88,13 @@ void x86_handle_fault(struct x86_cpu *cpu)
             (first == EXC_PF && (second == EXC_CONTRIB || second == EXC_PF))) {
             chain_add(cpu, cpu->delivering);
             chain_add(cpu, vector);
-            cpu->stats.exceptions[vector & 31]++;
+            cpu->stats.exceptions[X86_DF]++;    /* raised here, not through x86_raise() */
             vector = X86_DF;
             err = 0;
         }
         /* Otherwise the two are handled serially: deliver the new one. */
     }
-    x86_deliver_event(cpu, vector, EV_EXCEPTION, err);
+    event_deliver(cpu, vector, EV_EXCEPTION, err);
 }
 
 /* Pushes a 16-bit real-mode/v86 frame and enters the handler from the IVT at linear ivt
@@ -159,12 +160,18 @@ void x86_deliver_event(struct x86_cpu *cpu, int vector, enum x86_event_kind kind
     if (TRACE_ON(TRACE_INTR) && kind != EV_EXCEPTION)
         trace_printf("intr: vector %#x kind %d at %04x:%08x\n", vector, kind, cpu->s.seg[S_CS].sel,
                      cpu->s.eip);
+    /* Faults raised with x86_raise() are counted there; these arrive here directly. */
     switch (kind) {
     case EV_EXT_INT: cpu->stats.interrupts++; break;
     case EV_SOFT_INT: cpu->stats.soft_ints++; break;
     case EV_NMI: break;
     default: cpu->stats.exceptions[vector & 31]++; break;
     }
+    event_deliver(cpu, vector, kind, err);
+}
+
+static void event_deliver(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, uint32_t err)
+{
     cpu->delivering = vector;
     cpu->delivering_kind = kind;
     /* EXT is clear only while delivering INT n, INT3 or INTO (§6.13). */

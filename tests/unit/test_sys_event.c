@@ -8,14 +8,17 @@ TestSuite(sys_event, .init = tb_setup, .fini = tb_teardown);
 #define TRAPGATE32 0x8f
 #define DPL3 0x60
 
-/* Plays the instruction loop: delivers cpu->exc_vector through x86_handle_fault, re-entering
- * it whenever delivery itself faults. Returns how many faults were handled. */
+/* Plays the instruction loop: raises vector, then delivers it through x86_handle_fault,
+ * re-entering it whenever delivery itself faults. Returns how many faults were handled. */
 static int run_fault(int vector, uint32_t err)
 {
-    cpu->exc_vector = vector;
-    cpu->exc_err = err;
     volatile int rounds = 0;
+    volatile bool raised = false;
     setjmp(cpu->fault_jmp);
+    if (!raised) {
+        raised = true;
+        x86_raise(cpu, vector, err);
+    }
     if (++rounds > 5 || tb_vm.stop)
         return rounds - 1;
     x86_handle_fault(cpu);

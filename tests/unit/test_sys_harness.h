@@ -1,19 +1,17 @@
-/* Test bed for the interpreter's system side: a struct vm with real guest RAM, bus and clock, a
- * struct x86_cpu over it, and a small reference memory layer standing in for the exec side
- * (segment base + limit checks, the real page walker, no TLB) so the system side is tested on its
- * own. Include from exactly one test_sys_*.c per executable. */
+/* Test bed for the interpreter's system side: a struct vm with real guest RAM, bus and clock, and
+ * a struct x86_cpu over it with the exec side's memory layer (exec_init) but no instruction loop:
+ * tests call the system-side functions directly. Include from one test_sys_*.c per executable. */
 #ifndef TEST_SYS_HARNESS_H
 #define TEST_SYS_HARNESS_H
 
 #include <criterion/criterion.h>
 #include <setjmp.h>
 #include <string.h>
-#include "x86/x86_cpu.h"
+#include "x86/x86_exec.h"
 
 static struct vm tb_vm;
 static struct x86_cpu tb_cpu;
 static struct x86_cpu *const cpu = &tb_cpu;
-static unsigned tb_flushes, tb_global_flushes, tb_page_flushes;
 
 #define TB_MEM (16u << 20)
 
@@ -27,120 +25,14 @@ static void tb_setup(void)
     vclock_init(&tb_vm.clock, true);
     tb_cpu.vm = &tb_vm;
     tb_cpu.mem = &tb_vm.mem;
+    cr_assert_eq(exec_init(&tb_cpu), 0);
     x86_cpu_reset(&tb_cpu);
-    tb_flushes = tb_global_flushes = tb_page_flushes = 0;
 }
 
 static void tb_teardown(void)
 {
+    exec_destroy(&tb_cpu);
     guest_mem_destroy(&tb_vm.mem);
-}
-
-/* ---- the exec-side contract, simplified ---------------------------------------------------- */
-_Noreturn void x86_raise(struct x86_cpu *c, int vector, uint32_t err)
-{
-    c->exc_vector = vector;
-    c->exc_err = err;
-    longjmp(c->fault_jmp, 1);
-}
-
-uint32_t x86_get_eflags(struct x86_cpu *c) { return c->s.eflags | EFL_FIXED1; }
-void x86_set_eflags(struct x86_cpu *c, uint32_t v) { c->s.eflags = (v & 0x003f7fd5u) | EFL_FIXED1; }
-void x87_reset(struct x86_cpu *c) { c->s.fpu.fcw = 0x37f; }
-void x86_tlb_flush(struct x86_cpu *c, bool include_global)
-{
-    (void)c;
-    tb_flushes++;
-    tb_global_flushes += include_global;
-}
-void x86_tlb_flush_page(struct x86_cpu *c, uint32_t lin) { (void)c; (void)lin; tb_page_flushes++; }
-
-uint32_t x86_phys_read32(struct x86_cpu *c, uint64_t pa)
-{
-    uint32_t v = 0xffffffffu;
-    guest_mem_read(c->mem, pa, &v, 4);
-    return v;
-}
-uint64_t x86_phys_read64(struct x86_cpu *c, uint64_t pa)
-{
-    return x86_phys_read32(c, pa) | (uint64_t)x86_phys_read32(c, pa + 4) << 32;
-}
-void x86_phys_write32(struct x86_cpu *c, uint64_t pa, uint32_t v) { guest_mem_write(c->mem, pa, &v, 4); }
-
-/* Linear -> physical for one byte, raising #PF as the walker says. */
-static uint64_t tb_translate(struct x86_cpu *c, uint32_t lin, uint32_t acc)
-{
-    if (!c->paging)
-        return lin;
-    struct x86_walk w;
-    uint32_t r = x86_paging_walk(c, lin, acc, &w);
-    if (r & X86_WALK_FAULT) {
-        c->s.cr2 = lin;
-        x86_raise(c, X86_PF, r & ~X86_WALK_FAULT);
-    }
-    return w.pa;
-}
-
-static void tb_lin_read(struct x86_cpu *c, uint32_t lin, void *dst, unsigned n, uint32_t acc)
-{
-    uint8_t *d = dst;
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t pa = tb_translate(c, lin + i, acc);
-        d[i] = 0xff;
-        guest_mem_read(c->mem, pa, &d[i], 1);
-    }
-}
-
-static void tb_lin_write(struct x86_cpu *c, uint32_t lin, const void *src, unsigned n, uint32_t acc)
-{
-    uint64_t pa[8];
-    for (unsigned i = 0; i < n; i++)         /* translate everything first: no partial writes */
-        pa[i] = tb_translate(c, lin + i, acc | PF_W);
-    for (unsigned i = 0; i < n; i++)
-        guest_mem_write(c->mem, pa[i], (const uint8_t *)src + i, 1);
-}
-
-static uint32_t tb_seg(struct x86_cpu *c, int seg, uint32_t off, uint32_t n)
-{
-    const struct seg_reg *s = &c->s.seg[seg];
-    if (c->pe && !c->v86 && !(s->attr & SEG_ATTR_P))
-        x86_raise(c, seg == S_SS ? X86_SS : X86_GP, 0);
-    if ((uint64_t)off + n - 1 > s->limit)
-        x86_raise(c, seg == S_SS ? X86_SS : X86_GP, 0);
-    return s->base + off;
-}
-
-#define TB_USER(c) ((c)->cpl == 3 ? PF_U : 0)
-#define TB_RD(bits)                                                                        \
-    uint##bits##_t x86_read##bits(struct x86_cpu *c, int seg, uint32_t off)                \
-    {                                                                                      \
-        uint##bits##_t v;                                                                  \
-        tb_lin_read(c, tb_seg(c, seg, off, bits / 8), &v, bits / 8, TB_USER(c));           \
-        return v;                                                                          \
-    }                                                                                      \
-    void x86_write##bits(struct x86_cpu *c, int seg, uint32_t off, uint##bits##_t v)       \
-    {                                                                                      \
-        tb_lin_write(c, tb_seg(c, seg, off, bits / 8), &v, bits / 8, TB_USER(c));          \
-    }                                                                                      \
-    uint##bits##_t x86_sys_read##bits(struct x86_cpu *c, uint32_t lin)                     \
-    {                                                                                      \
-        uint##bits##_t v;                                                                  \
-        tb_lin_read(c, lin, &v, bits / 8, 0);                                              \
-        return v;                                                                          \
-    }                                                                                      \
-    void x86_sys_write##bits(struct x86_cpu *c, uint32_t lin, uint##bits##_t v)            \
-    {                                                                                      \
-        tb_lin_write(c, lin, &v, bits / 8, 0);                                             \
-    }
-TB_RD(8)
-TB_RD(16)
-TB_RD(32)
-
-void x86_check_access(struct x86_cpu *c, int seg, uint32_t off, uint32_t len, bool write)
-{
-    uint32_t lin = tb_seg(c, seg, off, len);
-    for (uint32_t i = 0; i < len; i++)
-        tb_translate(c, lin + i, TB_USER(c) | (write ? PF_W : 0));
 }
 
 /* Runs stmt with fault_jmp armed; evaluates to the raised vector, or -1 when none. */

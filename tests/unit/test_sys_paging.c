@@ -179,16 +179,19 @@ Test(sys_paging, tlb_flush_rules)
 {
     pw32(PD, PT | P | W | U);
     paging32(CR4_PGE);
-    tb_flushes = tb_global_flushes = 0;
+    uint64_t f0 = cpu->stats.tlb_flushes;
     cr_assert_eq(TB_FAULT(x86_write_cr(cpu, 3, PD)), -1);
-    cr_assert_eq(tb_flushes, 1u);
-    cr_assert_eq(tb_global_flushes, 0u, "CR3 load keeps global pages");
+    cr_assert_eq(cpu->stats.tlb_flushes, f0 + 1, "CR3 load flushes");
+    cr_assert_eq(TB_FAULT(x86_write_cr(cpu, 4, CR4_PGE)), -1);
+    cr_assert_eq(cpu->stats.tlb_flushes, f0 + 1, "unchanged CR4 does not flush");
     cr_assert_eq(TB_FAULT(x86_write_cr(cpu, 4, 0)), -1);
-    cr_assert_eq(tb_global_flushes, 1u, "CR4.PGE change flushes everything");
+    cr_assert_eq(cpu->stats.tlb_flushes, f0 + 2, "CR4.PGE change flushes");
     cr_assert_eq(TB_FAULT(x86_write_cr(cpu, 0, CR0_PE | CR0_PG | CR0_WP)), -1);
-    cr_assert_eq(tb_global_flushes, 2u, "CR0.WP change flushes everything");
+    cr_assert_eq(cpu->stats.tlb_flushes, f0 + 3, "CR0.WP change flushes");
     cr_assert_eq(TB_FAULT(x86_invlpg(cpu, 0x1000)), -1);
-    cr_assert_eq(tb_page_flushes, 1u);
+    cpu->s.seg[S_CS].sel = 0x1b;
+    x86_update_mode(cpu);
+    cr_assert_eq(TB_FAULT(x86_invlpg(cpu, 0x1000)), X86_GP, "INVLPG is privileged");
 }
 
 Test(sys_paging, cr_write_validity)
