@@ -27,25 +27,24 @@ static uint8_t pic_level_mask(const struct pic_chip *c)
 }
 
 /* The IR this chip would interrupt with now, or -1: the highest-priority unmasked request
- * that outranks everything in service. In special mask mode an in-service level only blocks
- * itself if it is unmasked (datasheet: "Special Mask Mode"); in special fully nested mode the
- * master lets the cascade IR interrupt again while it is in service. */
+ * that outranks everything in service. In special mask mode any unmasked level that is not
+ * itself in service may interrupt (datasheet: "Special Mask Mode"); in special fully nested
+ * mode the master lets the cascade IR interrupt again while it is in service, so a
+ * higher-priority slave request can nest. */
 static int pic_best(const struct pic_chip *c, bool master)
 {
     uint8_t req = c->irr & ~c->imr;
+    if (c->special_mask)
+        req &= ~c->isr;
     int rank = pic_rank(c, req);
     if (rank == 8)
         return -1;
-    uint8_t blocking = c->isr;
-    if (c->special_mask)
-        blocking &= ~c->imr;
-    if (master && c->sfnm)
-        blocking &= ~(1u << PIC_CASCADE_IR);
     int ir = pic_ir_of_rank(c, rank);
-    if (c->special_mask) {
-        /* Any level not in service may interrupt. */
-        return (c->isr & (1u << ir)) ? -1 : ir;
-    }
+    if (c->special_mask)
+        return ir;
+    uint8_t blocking = c->isr;
+    if (master && c->sfnm)
+        blocking &= (uint8_t)~(1u << PIC_CASCADE_IR);
     return rank < pic_rank(c, blocking) ? ir : -1;
 }
 

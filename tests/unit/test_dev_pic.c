@@ -285,3 +285,36 @@ Test(pic, imr_read_after_ocw3_and_irr_isr_select)
     cr_assert_eq(in8(0x20), 0x01);
     cr_assert_eq(pic.stats.raised[0], 1);
 }
+
+Test(pic, special_mask_mode_skips_levels_in_service)
+{
+    out8(0x20, 0x68);                  /* special mask mode, nothing masked */
+    pic_set_irq(&pic, 3, 1);
+    cr_assert_eq(pic_intr_ack(&pic), 0x23);
+    pic_set_irq(&pic, 3, 0);
+    pic_set_irq(&pic, 3, 1);           /* IR3 again while in service */
+    pic_set_irq(&pic, 6, 1);
+    cr_assert_eq(intr, 1);
+    cr_assert_eq(pic_intr_ack(&pic), 0x26);   /* in-service IR3 is skipped, IR6 taken */
+}
+
+Test(pic, special_fully_nested_mode_lets_slave_nest)
+{
+    pic_set_irq(&pic, 9, 1);
+    cr_assert_eq(pic_intr_ack(&pic), 0x29);
+    pic_set_irq(&pic, 8, 1);           /* higher priority on the slave */
+    cr_assert_eq(intr, 0);             /* fully nested: master IR2 is in service */
+    pic_set_irq(&pic, 8, 0);
+    out8(0xa0, 0x20);
+    out8(0x20, 0x20);
+    pic_set_irq(&pic, 9, 0);
+    /* Same again with the master in special fully nested mode (ICW4 bit 4). */
+    out8(0x20, 0x11); out8(0x21, 0x20); out8(0x21, 0x04); out8(0x21, 0x11);
+    out8(0x21, 0x00);
+    pic_set_irq(&pic, 9, 1);
+    cr_assert_eq(pic_intr_ack(&pic), 0x29);
+    pic_set_irq(&pic, 8, 1);
+    cr_assert_eq(intr, 1);
+    cr_assert_eq(pic_intr_ack(&pic), 0x28);
+    cr_assert_eq(slave_isr(), 0x03);
+}
