@@ -234,7 +234,9 @@ void x87_fcmov(struct x87_ctx *c)
         cond = !cond;
     c->f.fsw &= (uint16_t)~FSW_C1;
     if (x87_is_empty(&c->f, 0) || x87_is_empty(&c->f, rm)) {
-        if (x87_underflow(&c->f) && cond)
+        /* masked: ST(0) becomes the indefinite whether or not the condition holds
+         * (measured on a real x87) */
+        if (x87_underflow(&c->f))
             x87_set(&c->f, 0, x87_indefinite);
         return;
     }

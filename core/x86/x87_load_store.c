@@ -74,6 +74,22 @@ static void load(struct x87_ctx *c, enum fmt f)
     x87_push(&c->f, h.r0);
 }
 
+/* A denormal in the destination format (m32/m64): a tiny result. */
+static bool tiny_in_format(enum fmt f, const uint8_t *buf)
+{
+    if (f == F_F32) {
+        uint32_t v;
+        memcpy(&v, buf, 4);
+        return (v & 0x7F800000u) == 0 && (v & 0x007FFFFFu) != 0;
+    }
+    if (f == F_F64) {
+        uint64_t v;
+        memcpy(&v, buf, 8);
+        return (v & 0x7FF0000000000000ull) == 0 && (v & 0x000FFFFFFFFFFFFFull) != 0;
+    }
+    return false;
+}
+
 /* FST/FSTP/FIST/FISTP/FBSTP to memory. With an unmasked exception other than precision
  * nothing is stored and nothing popped (SDM Vol. 1 §4.9.1, §8.5). */
 static void store(struct x87_ctx *c, enum fmt f, bool pop)
@@ -100,6 +116,10 @@ static void store(struct x87_ctx *c, enum fmt f, bool pop)
     else
         sw = x87_host_run(&h, store_hop[f], c->f.fcw, c->f.fsw);
     unsigned exc = sw & FSW_EXC, unm = exc & ~c->f.fcw;
+    if (!(c->f.fcw & FSW_UE) && !(unm & (FSW_IE | FSW_DE | FSW_ZE)) && tiny_in_format(f, h.mem)) {
+        exc |= FSW_UE;   /* unmasked underflow is signalled for exact tiny results too */
+        unm |= FSW_UE;
+    }
     if (unm & (FSW_IE | FSW_DE | FSW_ZE)) {
         x87_signal(&c->f, exc & (FSW_IE | FSW_DE | FSW_ZE));
         return;

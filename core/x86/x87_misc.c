@@ -52,6 +52,16 @@ static bool misc_result(struct x87_ctx *c, int hop, struct x87_host *h, uint16_t
             exc = (exc & FSW_DE) | FSW_PE | (over ? FSW_OE : FSW_UE);
             sw = (uint16_t)((sw & ~FSW_C1) | (over ? FSW_C1 : 0));
         }
+    } else if ((unm & (FSW_OE | FSW_UE)) && (hop == HOP_YL2X || hop == HOP_YL2XP1) &&
+               ((unm & FSW_OE) || (h->b.se & 0x7FFF) < 8190)) {
+        /* ST(1) * log2(...): scaling the factor ST(1) by 2^-/+24576 is exact here (huge
+         * for overflow, tiny for this underflow) and gives the wrapped result directly */
+        bool over = (unm & FSW_OE) != 0;
+        struct x87_host s = *h;
+        s.b = x87_scale(h->b, over ? -24576 : 24576);
+        sw = x87_host_run(&s, hop, c->f.fcw, c->f.fsw);
+        r[0] = s.r0;
+        exc = (exc & FSW_DE) | (sw & FSW_EXC) | (over ? FSW_OE : FSW_UE);
     } else if (unm & FSW_UE) {
         for (unsigned k = 0; k < n; k++)
             if (is_tiny(r[k]))

@@ -22,6 +22,8 @@ Test(x87_arith, register_forms_all_ops_values_and_control_words)
                     unsigned c = (a + b + reg) % 6;
                     check_same(ops[o], (uint8_t)(0xC0 | reg << 3 | 1), cws[c], 3, st, mem, 0);
                     check_same(ops[o], (uint8_t)(0xC0 | reg << 3 | 2), cws[c], 3, st, mem, 0);
+                    check_same(ops[o], (uint8_t)(0xC0 | reg << 3 | 1), ucws[(a + b + reg) % 8],
+                               3, st, mem, 0);
                 }
         }
 }
@@ -40,7 +42,7 @@ Test(x87_arith, memory_forms_m32_m64_m16int_m32int)
     for (unsigned reg = 0; reg < 8; reg++)
         for (unsigned a = 0; a < nv; a++) {
             uint8_t mem[16] = { 0 };
-            uint16_t cw = cws[(a + reg) % 6];
+            uint16_t cw = (a & 1) ? ucws[(a + reg) % 8] : cws[(a + reg) % 6];
             uint8_t modrm = (uint8_t)(reg << 3 | 5);
             memcpy(mem, &m32[a % 8], 4);
             check_same(0xD8, modrm, cw, 2, (x87_f80[]){ v[a], v[0] }, mem, 0);
