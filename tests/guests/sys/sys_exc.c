@@ -292,6 +292,43 @@ static void test_user(void)
           user_rec[2].ss, user_rec[2].esp);
 }
 
+/* Privileged instructions at CPL 3: each must raise #GP(0) (SDM Vol. 3A 5.9); IN/OUT only while
+ * CPL > IOPL and the TSS has no I/O bitmap (16.5). */
+#define NPRIV 12
+static const char *const priv_names[NPRIV] = { "lgdt", "lidt", "lldt", "ltr", "mov cr3", "mov dr7", "clts",
+                                               "invlpg", "rdmsr", "wrmsr", "in 0x80", "out 0x80" };
+uint32_t priv_vec[NPRIV], priv_err[NPRIV];
+uint8_t priv_mem[8];
+
+#define PRIV_STEP(i, insn)                                                            \
+    "movl $0xFF, isr_last\n\t" /* isr_last.vec */                                  \
+    "movl $1f, isr_resume\n\t" insn "\n1:\n\t"                                  \
+    "movl isr_last, %%eax\n\tmovl %%eax, priv_vec + 4*" #i "\n\t"                \
+    "movl isr_last + 4, %%eax\n\tmovl %%eax, priv_err + 4*" #i "\n\t"
+
+static void user_privileged(void)
+{
+    __asm__ volatile(PRIV_STEP(0, "lgdt priv_mem") PRIV_STEP(1, "lidt priv_mem")
+                     PRIV_STEP(2, "lldt %%ax") PRIV_STEP(3, "ltr %%ax")
+                     PRIV_STEP(4, "movl %%ecx, %%cr3") PRIV_STEP(5, "movl %%ecx, %%dr7")
+                     PRIV_STEP(6, "clts") PRIV_STEP(7, "invlpg priv_mem")
+                     PRIV_STEP(8, "rdmsr") PRIV_STEP(9, "wrmsr")
+                     PRIV_STEP(10, "inb $0x80, %%al") PRIV_STEP(11, "outb %%al, $0x80")
+                     "movl $0, isr_resume"
+                     : : "c"(0x10u) : "eax", "edx", "memory");
+}
+
+static void test_privileged(void)
+{
+    user_run(user_privileged, 0);
+    for (int i = 0; i < NPRIV; i++)
+        CHECK(priv_vec[i] == 13 && priv_err[i] == 0, "CPL3 %-8s -> vec=%u err=%x", priv_names[i], priv_vec[i],
+              priv_err[i]);
+    /* With IOPL=3 the port instructions run at CPL 3. */
+    user_run(user_privileged, EFL_IOPL3);
+    CHECK(priv_vec[10] == 0xFF && priv_vec[11] == 0xFF, "CPL3 in/out with IOPL=3: no fault");
+}
+
 void guest_main(void)
 {
     desc_init();
@@ -302,5 +339,6 @@ void guest_main(void)
     test_mf();
     test_segments();
     test_user();
+    test_privileged();
     sys_finish("sys_exc");
 }
