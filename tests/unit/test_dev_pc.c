@@ -2,6 +2,7 @@
  * device-initiated stops map onto VM stop reasons, CMOS sees the VM's memory size. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <unistd.h>
 #include "pc.h"
 #include "ringfold/vm.h"
 
@@ -135,4 +136,43 @@ Test(pc, absent_hardware_reads_all_ones_and_stats_print)
     cr_assert(strstr(buf, "uart: 1 bytes sent") != NULL, "%s", buf);
     cr_assert(strstr(buf, "port 0x80 1 writes (last 0x55)") != NULL, "%s", buf);
     cr_assert_eq(pc_input_fd(&vm), -1);   /* serial null: no input */
+}
+
+Test(pc, stdin_input_reaches_uart_with_flow_control)
+{
+    vm_destroy(&vm);
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    int saved = dup(0);
+    dup2(p[0], 0);
+    close(p[0]);
+    struct vm_config cfg = { .mem_size = 64u << 20, .serial = "stdio", .deterministic = true };
+    cr_assert_eq(vm_init(&vm, &cfg, NULL), 0);
+    cr_assert_geq(pc_input_fd(&vm), 0);
+    out8(0x3fa, 0x01);                 /* FIFO on */
+    char msg[40];
+    for (int i = 0; i < 40; i++)
+        msg[i] = (char)('A' + i % 26);
+    cr_assert_eq(write(p[1], msg, sizeof(msg)), (ssize_t)sizeof(msg));
+    pc_poll_input(&vm);
+    int got = 0;
+    while (in8(0x3fd) & 0x01) {
+        cr_assert_eq(in8(0x3f8), (uint8_t)msg[got]);
+        got++;
+    }
+    cr_assert_eq(got, 16);             /* only what the FIFO holds: no overrun */
+    cr_assert_eq(in8(0x3fd) & 0x02, 0);
+    for (int round = 0; round < 3; round++) {
+        pc_poll_input(&vm);
+        while (in8(0x3fd) & 0x01) {
+            cr_assert_eq(in8(0x3f8), (uint8_t)msg[got]);
+            got++;
+        }
+    }
+    cr_assert_eq(got, 40);
+    close(p[1]);
+    pc_poll_input(&vm);                /* EOF: nothing more, no error */
+    cr_assert_eq(in8(0x3fd) & 0x01, 0);
+    dup2(saved, 0);
+    close(saved);
 }
