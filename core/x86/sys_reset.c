@@ -34,9 +34,10 @@ void x86_update_mode(struct x86_cpu *cpu)
     bool paging = pe && (s->cr0 & CR0_PG);
     bool pae = paging && (s->cr4 & CR4_PAE);
 
-    /* CPL is CS.RPL in protected mode (SS.DPL equals it whenever SS is valid, §5.5);
-     * real mode runs at 0 and virtual-8086 mode at 3 (§20.1). */
-    cpu->cpl = !pe ? 0 : v86 ? 3 : (s->seg[S_CS].sel & 3);
+    /* Real mode runs at 0 and virtual-8086 mode at 3 (§20.1). In protected mode CPL equals
+     * CS.RPL and SS.DPL (§5.5); SS.DPL is used because it is also right between MOV CR0 (PE=1)
+     * and the far jump that follows, where CS still holds a real-mode paragraph number. */
+    cpu->cpl = !pe ? 0 : v86 ? 3 : SEG_ATTR_DPL(s->seg[S_SS].attr);
     cpu->code32 = !v86 && (s->seg[S_CS].attr & SEG_ATTR_DB);
     cpu->stack32 = !v86 && (s->seg[S_SS].attr & SEG_ATTR_DB);
 

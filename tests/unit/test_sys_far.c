@@ -79,9 +79,7 @@ Test(sys_far, same_privilege_call_and_ret_16bit)
     /* RET to an inner level is refused. */
     pw32(0x8000 - 8, 0x1000);
     pw32(0x8000 - 4, 0x08);
-    cpu->s.seg[S_CS].sel = 0x1b;
-    cpu->s.seg[S_SS].sel = 0x23;
-    x86_update_mode(cpu);
+    tb_set_cpl(3);
     cpu->s.gpr[R_ESP] = 0x8000 - 8;
     cr_assert_eq(TB_FAULT(x86_far_ret(cpu, 0, true)), X86_GP);
     cr_assert_eq(cpu->exc_err, 0x08u);
@@ -134,8 +132,7 @@ Test(sys_far, msrs)
     cr_assert_eq(TB_FAULT(x86_wrmsr(cpu, 0x8b, 0)), -1);
     /* CR4.TSD makes RDTSC privileged. */
     cpu->s.cr4 |= CR4_TSD;
-    cpu->s.seg[S_CS].sel = 0x1b;
-    x86_update_mode(cpu);
+    tb_set_cpl(3);
     cr_assert_eq(TB_FAULT(x86_rdtsc(cpu)), X86_GP);
     cr_assert_eq(TB_FAULT(x86_rdmsr(cpu, 0x10)), X86_GP, "RDMSR at CPL 3");
 }

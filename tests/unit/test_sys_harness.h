@@ -35,6 +35,14 @@ static void tb_teardown(void)
     guest_mem_destroy(&tb_vm.mem);
 }
 
+/* Pretends the CPU runs at cpl (CS.RPL and SS.DPL) without a privilege transfer. */
+__attribute__((unused)) static void tb_set_cpl(int cpl)
+{
+    cpu->s.seg[S_CS].sel = (uint16_t)((cpu->s.seg[S_CS].sel & ~3) | cpl);
+    cpu->s.seg[S_SS].attr = (uint16_t)((cpu->s.seg[S_SS].attr & ~0x60) | (cpl << 5));
+    x86_update_mode(cpu);
+}
+
 /* Runs stmt with fault_jmp armed; evaluates to the raised vector, or -1 when none. */
 #define TB_FAULT(stmt)                                                                     \
     ({                                                                                     \

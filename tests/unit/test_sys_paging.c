@@ -189,8 +189,7 @@ Test(sys_paging, tlb_flush_rules)
     cr_assert_eq(TB_FAULT(x86_write_cr(cpu, 0, CR0_PE | CR0_PG | CR0_WP)), -1);
     cr_assert_eq(cpu->stats.tlb_flushes, f0 + 3, "CR0.WP change flushes");
     cr_assert_eq(TB_FAULT(x86_invlpg(cpu, 0x1000)), -1);
-    cpu->s.seg[S_CS].sel = 0x1b;
-    x86_update_mode(cpu);
+    tb_set_cpl(3);
     cr_assert_eq(TB_FAULT(x86_invlpg(cpu, 0x1000)), X86_GP, "INVLPG is privileged");
 }
 

@@ -45,16 +45,14 @@ Test(sys_seg, data_segment_checks)
     cr_assert_eq(TB_FAULT(x86_load_seg(cpu, S_FS, 0x38)), X86_NP);
     cr_assert_eq(cpu->exc_err, 0x38u);
     /* At CPL 3 a DPL 0 data segment is out of reach; DPL 3 is fine. */
-    cpu->s.seg[S_CS].sel = 0x1b;
-    x86_update_mode(cpu);
+    tb_set_cpl(3);
     cr_assert_eq(cpu->cpl, 3);
     cr_assert_eq(TB_FAULT(x86_load_seg(cpu, S_GS, 0x10)), X86_GP);
     cr_assert_eq(cpu->exc_err, 0x10u);
     cr_assert_eq(TB_FAULT(x86_load_seg(cpu, S_GS, 0x23)), -1);
     cr_assert_eq(cpu->s.seg[S_GS].sel, 0x23);
     /* RPL 3 makes a DPL 0 segment inaccessible even at CPL 0. */
-    cpu->s.seg[S_CS].sel = 0x08;
-    x86_update_mode(cpu);
+    tb_set_cpl(0);
     cr_assert_eq(TB_FAULT(x86_load_seg(cpu, S_DS, 0x13)), X86_GP);
 }
 
@@ -102,8 +100,7 @@ Test(sys_seg, lar_lsl_verr_verw)
     cr_assert(!x86_lar(cpu, 0x80, &v));
     cr_assert(x86_verr(cpu, 0x08) && !x86_verw(cpu, 0x08));
     cr_assert(x86_verr(cpu, 0x10) && x86_verw(cpu, 0x10));
-    cpu->s.seg[S_CS].sel = 0x1b;
-    x86_update_mode(cpu);
+    tb_set_cpl(3);
     cr_assert(!x86_verr(cpu, 0x10), "DPL 0 data invisible at CPL 3");
     cr_assert(!x86_lar(cpu, 0x28, &v));
     cr_assert(x86_verw(cpu, 0x23));
@@ -123,4 +120,18 @@ Test(sys_seg, lldt_and_ldt_selectors)
     cr_assert_eq(TB_FAULT(x86_lldt(cpu, 0x10)), X86_GP, "not an LDT descriptor");
     cr_assert_eq(TB_FAULT(x86_lldt(cpu, 0)), -1);
     cr_assert_eq(TB_FAULT(x86_load_seg(cpu, S_ES, 0x0c)), X86_GP, "null LDTR");
+}
+
+Test(sys_seg, cpl_stays_0_between_setting_pe_and_the_far_jump)
+{
+    /* A real-mode CS whose low bits are 3 must not make the CPU run at CPL 3 once PE is set. */
+    cr_assert_eq(TB_FAULT(x86_far_jmp(cpu, 0x1a53, 0x10, false)), -1);
+    gdt_set(GDT, 1, 0, 0xfffff, 0x9a, 0xc);
+    cpu->s.gdtr.base = GDT;
+    cpu->s.gdtr.limit = 0x17;
+    cr_assert_eq(TB_FAULT(x86_write_cr(cpu, 0, CR0_PE)), -1);
+    cr_assert_eq(cpu->cpl, 0);
+    cr_assert_eq(TB_FAULT(x86_far_jmp(cpu, 0x08, 0x1000, true)), -1);
+    cr_assert_eq(cpu->cpl, 0);
+    cr_assert(cpu->code32);
 }
