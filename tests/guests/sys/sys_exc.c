@@ -9,7 +9,8 @@ extern char exc_de_at[], exc_bp_next[], exc_of_next[], exc_br_at[], exc_ud_at[],
     exc_np_at[], exc_ssnp_at[], exc_ts_at[], exc_gpl_at[], exc_gpn_at[], exc_gpro_at[],
     exc_gpx_at[], exc_user_hlt[], exc_user_cr[], exc_user_push[];
 
-static volatile uint32_t db_eip, db_dr6, db_hits;
+static volatile uint32_t db_eip, db_dr6, db_hits, db_rf;
+extern char exc_movss_next[], exc_bp_exec[], exc_bp_write_next[], exc_expdown_at[];
 
 static void db_handler(struct isr_frame *f)
 {
@@ -19,6 +20,10 @@ static void db_handler(struct isr_frame *f)
     db_dr6 = dr6;
     db_hits++;
     f->eflags &= ~EFL_TF;   /* one step is enough */
+    if (dr6 & 0xF) {
+        f->eflags |= 0x10000;   /* RF: the faulting instruction breakpoint must not re-fire */
+        db_rf = 1;
+    }
     __asm__ volatile("mov %0, %%dr6" : : "r"(0u));
 }
 
@@ -129,6 +134,45 @@ static void test_debug(void)
     else
         CHECK(db_hits == 1 && db_eip == (uint32_t)exc_icebp_next, "#DB int1 (trap): hits=%u eip=%s",
           db_hits, db_eip == (uint32_t)exc_icebp_next ? "after int1" : "WRONG");
+
+    /* MOV SS inhibits debug traps until after the next instruction (SDM 6.8.3): the single
+     * step of the MOV SS itself is reported together with the NOP's, after the NOP. */
+    db_hits = 0;
+    __asm__ volatile("movw %%ss, %%ax\n\t"
+                     "pushfl\n\t"
+                     "orl $0x100, (%%esp)\n\t"
+                     "popfl\n\t"
+                     "movw %%ax, %%ss\n\t"
+                     "nop\n"
+                     "exc_movss_next: nop" : : : "eax", "memory", "cc");
+    CHECK(db_hits == 1 && db_eip == (uint32_t)exc_movss_next, "#DB single step over mov ss: reported after the next insn (%s)",
+          db_eip == (uint32_t)exc_movss_next ? "yes" : "WRONG");
+
+    /* Debug registers (SDM 17.2): an execute breakpoint is a fault (EIP = the instruction, run
+     * again with RF=1), a data write breakpoint a trap (EIP = the next instruction). */
+    static volatile uint32_t watched;
+    db_hits = 0;
+    db_rf = 0;
+    __asm__ volatile("movl %0, %%dr0\n\t"
+                     "movl $0x00000001, %%eax\n\t"   /* L0, R/W0 = 00 (execute), LEN0 = 00 */
+                     "movl %%eax, %%dr7\n\t"
+                     "nop\n"
+                     "exc_bp_exec: nop\n\t"
+                     "xorl %%eax, %%eax\n\t"
+                     "movl %%eax, %%dr7" : : "r"(exc_bp_exec) : "eax", "memory");
+    CHECK(db_hits == 1 && db_eip == (uint32_t)exc_bp_exec && (db_dr6 & 0xF) == 1 && db_rf,
+          "DR0 execute breakpoint: fault at the insn, B0=%u, resumed with RF", db_dr6 & 1);
+    db_hits = 0;
+    __asm__ volatile("movl %0, %%dr1\n\t"
+                     "movl $0x00D00004, %%eax\n\t"   /* L1, R/W1 = 01 (write), LEN1 = 11 (4 bytes) */
+                     "movl %%eax, %%dr7\n\t"
+                     "movl (%0), %%eax\n\t"            /* a read does not match */
+                     "movl $5, (%0)\n"
+                     "exc_bp_write_next: nop\n\t"
+                     "xorl %%eax, %%eax\n\t"
+                     "movl %%eax, %%dr7" : : "r"(&watched) : "eax", "memory");
+    CHECK(db_hits == 1 && db_eip == (uint32_t)exc_bp_write_next && (db_dr6 & 0xF) == 2 && watched == 5,
+          "DR1 write watchpoint: trap after the store, B1=%u", (db_dr6 >> 1) & 1);
     isr_handlers[1] = 0;
 }
 
@@ -227,6 +271,59 @@ static void test_segments(void)
                      "exc_gpx_at: movw %%ax, %%ds\n1:\n\t"
                      "movl $0, isr_resume" : : : "eax", "memory");
     expect(isr_last.vec, 13, isr_last.err, 0x48, isr_last.eip, "mov ds", "#GP execute-only ds", exc_gpx_at);
+}
+
+static void test_seg_base_expdown(void)
+{
+    /* A data segment with a non-zero base: ES:0x100 is linear base + 0x100. */
+    static volatile uint32_t buf[4];
+    desc_set_seg(13, (uint32_t)buf - 0x100, 0xFFFFF, ACC_DATA0, FLG_4K32);
+    __asm__ volatile("movw $0x68, %%ax\n\t"
+                     "movw %%ax, %%es\n\t"
+                     "movl $0xA5A5F00F, %%es:0x104\n\t"
+                     "movw $0x10, %%ax\n\t"
+                     "movw %%ax, %%es" : : : "eax", "memory");
+    CHECK(buf[1] == 0xA5A5F00F, "ES base applied: es:0x104 = buf[1]");
+    /* Expand-down, B=1, limit 0xFFF: valid offsets are 0x1000..0xFFFFFFFF (SDM 3.4.5.1). */
+    desc_set_seg(14, 0, 0xFFF, 0x96, FLG_BYTE32);
+    uint32_t ok_vec;
+    isr_clear();
+    __asm__ volatile("movl $1f, isr_resume\n\t"
+                     "movw $0x70, %%ax\n\t"
+                     "movw %%ax, %%es\n\t"
+                     "movl %%es:0x2000, %%eax\n1:\n\t"
+                     "movl $0, isr_resume" : : : "eax", "memory");
+    ok_vec = isr_last.vec;
+    CHECK(ok_vec == 0xFF, "expand-down: offset 0x2000 above the limit is valid");
+    isr_clear();
+    __asm__ volatile("movl $1f, isr_resume\n"
+                     "exc_expdown_at: movl %%es:0x800, %%eax\n1:\n\t"
+                     "movl $0, isr_resume\n\t"
+                     "movw $0x10, %%ax\n\t"
+                     "movw %%ax, %%es" : : : "eax", "memory");
+    expect_seg(isr_last.vec, 13, isr_last.err, 0, isr_last.eip, "mov", "#GP expand-down 0x800", exc_expdown_at);
+}
+
+/* INT n through a not-present gate: #NP with IDT=1 in the error code; beyond the IDT limit:
+ * #GP (SDM 6.13). */
+static void test_idt_errors(void)
+{
+    desc_set_gate(0x3B, desc_isr_stub(0x3B), SEL_KCODE, GATE_INT32 & 0x7F);
+    isr_clear();
+    __asm__ volatile("movl $1f, isr_resume\n\tint $0x3b\n1:\n\tmovl $0, isr_resume" : : : "memory");
+    CHECK(isr_last.vec == 11 && isr_last.err == 0x3B * 8 + 2, "int 0x3b, gate not present: vec=%u err=%x",
+          isr_last.vec, isr_last.err);
+    desc_reset_gate(0x3B);
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint32_t base;
+    } small = { 64 * 8 - 1, (uint32_t)desc_idt }, full = { sizeof(desc_idt) - 1, (uint32_t)desc_idt };
+    isr_clear();
+    __asm__ volatile("lidt %0\n\t"
+                     "movl $1f, isr_resume\n\tint $0x50\n1:\n\tmovl $0, isr_resume\n\t"
+                     "lidt %1" : : "m"(small), "m"(full) : "memory");
+    CHECK(isr_last.vec == 13 && isr_last.err == 0x50 * 8 + 2, "int 0x50 beyond IDT limit: vec=%u err=%x",
+          isr_last.vec, isr_last.err);
 }
 
 /* User-mode cases. The user stack segment for #SS is GDT 12: DPL 3, limit 0xFFF. */
@@ -338,6 +435,8 @@ void guest_main(void)
     test_debug();
     test_mf();
     test_segments();
+    test_seg_base_expdown();
+    test_idt_errors();
     test_user();
     test_privileged();
     sys_finish("sys_exc");
