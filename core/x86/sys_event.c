@@ -157,16 +157,11 @@ static bool v86_soft_int(struct x86_cpu *cpu, int vector)
 void x86_deliver_event(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, uint32_t err)
 {
     vector &= 0xff;
-    if (TRACE_ON(TRACE_INTR) && kind != EV_EXCEPTION)
-        trace_printf("intr: vector %#x kind %d at %04x:%08x\n", vector, kind, cpu->s.seg[S_CS].sel,
-                     cpu->s.eip);
-    /* Faults raised with x86_raise() are counted there; these arrive here directly. */
-    switch (kind) {
-    case EV_EXT_INT: cpu->stats.interrupts++; break;
-    case EV_SOFT_INT: cpu->stats.soft_ints++; break;
-    case EV_NMI: break;
-    default: cpu->stats.exceptions[vector & 31]++; break;
-    }
+    /* External interrupts and NMIs are traced by the exec side's interrupt check. */
+    if (TRACE_ON(TRACE_INTR) && (kind == EV_SOFT_INT || kind == EV_SOFT_EXC || kind == EV_ICEBP))
+        trace_printf("intr: INT %#x at %04x:%08x\n", vector, cpu->s.seg[S_CS].sel, cpu->s.eip);
+    /* The exec side counts events where they arise (x86_raise, INT n, the interrupt check);
+     * only the #DF synthesized by x86_handle_fault is counted here. */
     event_deliver(cpu, vector, kind, err);
 }
 

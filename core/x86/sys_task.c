@@ -93,6 +93,7 @@ static void task_load_segments(struct x86_cpu *cpu, const struct tss_image *t)
     }
 
     if (t->eflags & EFL_VM) {
+        x86_update_mode(cpu);               /* v86 now: loads below use sel << 4 */
         for (int i = 0; i < SEG_COUNT; i++)
             sys_seg_real(cpu, i, t->seg[i]);
         x86_update_mode(cpu);

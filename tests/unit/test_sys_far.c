@@ -1,6 +1,7 @@
 /* Unit tests for far CALL/JMP/RET (call gates with parameters, privilege checks), SYSENTER/SYSEXIT,
  * MSRs, CPUID and the I/O permission bitmap. */
 #include "test_sys_harness.h"
+#include "x86/sys_debug.h"
 
 TestSuite(sys_far, .init = tb_setup, .fini = tb_teardown);
 
@@ -183,4 +184,28 @@ Test(sys_far, io_permission_bitmap)
     cr_assert_eq(TB_FAULT(x86_check_io(cpu, 0x3f7, 2)), X86_GP, "one denied port in the range");
     cr_assert_eq(TB_FAULT(x86_check_io(cpu, 0x400, 1)), X86_GP, "past the TSS limit");
     cr_assert_eq(TB_FAULT(x86_require_cpl0(cpu)), X86_GP);
+}
+
+
+Test(sys_far, debug_register_matching)
+{
+    cpu->s.dr[0] = 0x1000;
+    cpu->s.dr[1] = 0x2002;
+    cpu->s.dr[2] = 0x3000;
+    cpu->s.dr[3] = 0x70;
+    cr_assert(!sys_dr_armed(cpu));
+    /* DR0 execute (L0), DR1 write 4 bytes (G1), DR2 read/write 2 bytes (L2), DR3 I/O 1 byte. */
+    cpu->s.dr[7] = 0x1u | 0x8u | 0x10u | 0x40u | (0x0du << 20) | (0x07u << 24) | (0x2u << 28);
+    cr_assert(sys_dr_armed(cpu));
+    cr_assert_eq(sys_dr_match_exec(cpu, 0x1000), 1u);
+    cr_assert_eq(sys_dr_match_exec(cpu, 0x1001), 0u);
+    cr_assert_eq(sys_dr_match_data(cpu, 0x1000, 4, true), 0u, "execute breakpoints ignore data");
+    cr_assert_eq(sys_dr_match_data(cpu, 0x2003, 1, true), 2u, "DR1 covers 0x2000..0x2003");
+    cr_assert_eq(sys_dr_match_data(cpu, 0x2000, 4, false), 0u, "write-only breakpoint");
+    cr_assert_eq(sys_dr_match_data(cpu, 0x1ffe, 4, true), 2u, "overlap from below");
+    cr_assert_eq(sys_dr_match_data(cpu, 0x3001, 1, false), 4u);
+    cr_assert_eq(sys_dr_match_data(cpu, 0x3002, 2, false), 0u);
+    cr_assert_eq(sys_dr_match_io(cpu, 0x70, 1), 0u, "I/O breakpoints need CR4.DE");
+    cpu->s.cr4 |= CR4_DE;
+    cr_assert_eq(sys_dr_match_io(cpu, 0x70, 1), 8u);
 }
