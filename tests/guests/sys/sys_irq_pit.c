@@ -23,7 +23,7 @@ static void pit_ch0_start(void)
     outb(0x40, PIT_DIV >> 8);
 }
 
-static void test_rate(void)
+static uint32_t count_window(void)
 {
     ticks = 0;
     pit_ch2_start(50);
@@ -31,10 +31,23 @@ static void test_rate(void)
     while (!pit_ch2_done())
         __asm__ volatile("hlt");   /* every IRQ 0 wakes HLT; channel 2 ends the window */
     __asm__ volatile("cli");
-    uint32_t n = ticks;
-    /* 1 kHz over 50 ms by an independent clock (channel 2): 50, with slack for the last HLT. */
-    CHECK(n >= 40 && n <= 60, "IRQ0 ticks in 50 ms (ch2 window): %s", n >= 40 && n <= 60 ? "40..60" : "OUT OF RANGE");
-    guest_printf("  (counted %u)\n", n);
+    return ticks;
+}
+
+static void test_rate(void)
+{
+    /* 1 kHz over 50 ms by an independent clock (channel 2): 50. A monitor that ties virtual
+     * time to the host's may drop ticks while the host deschedules it, so the best of three
+     * windows is checked: it catches a wrong rate, not a noisy host. */
+    uint32_t best = 0, n[3];
+    for (int i = 0; i < 3; i++) {
+        n[i] = count_window();
+        if (n[i] > best)
+            best = n[i];
+    }
+    CHECK(best >= 45 && best <= 55, "IRQ0 ticks in 50 ms (ch2 window), best of 3: %s",
+          best >= 45 && best <= 55 ? "45..55" : "OUT OF RANGE");
+    guest_printf("  (counted %u %u %u)\n", n[0], n[1], n[2]);
 
     /* Waiting for 20 ticks by HLT alone also works: each wakes the CPU. */
     ticks = 0;
@@ -121,9 +134,12 @@ static void test_ext_bit(void)
     isr_handlers[11] = np_handler;
     desc_set_gate(PIC_MASTER_BASE, desc_isr_stub(PIC_MASTER_BASE), SEL_KCODE, GATE_INT32 & 0x7F);
     np_hits = 0;
-    ticks = 0;
     __asm__ volatile("sti");
-    pit_wait_ms(5);
+    pit_ch2_start(50);
+    while (!np_hits && !pit_ch2_done())
+        ;
+    ticks = 0;
+    pit_wait_ms(10);
     __asm__ volatile("cli");
     isr_handlers[11] = 0;
     if (sys_qemu_quirks() && np_hits == 1 && np_err == (PIC_MASTER_BASE << 3 | 2))
