@@ -67,24 +67,26 @@ command -v "$qemu" >/dev/null 2>&1 || { have_qemu=0; echo "note: $qemu not insta
 have_emu=1
 [ -x "$ringfold" ] || { have_emu=0; echo "note: $ringfold not built: QEMU only"; }
 
-# run_once SYSTEM KERNEL ITERS TIMEOUT_S OUTFILE -> sets wall_ns, rc
+# run_once SYSTEM KERNEL ITERS TIMEOUT_S OUTFILE -> sets wall_ns, cpu_ms (user + sys of the
+# process tree, which the other work on a shared machine disturbs less than wall time), rc
 run_once() {
-    local sys=$1 kernel=$2 iters=$3 tmo=$4 out=$5 t0 t1
+    local sys=$1 kernel=$2 iters=$3 tmo=$4 out=$5 t0 t1 TIMEFORMAT='%3U %3S'
     if [ "$sys" = qemu ]; then
         t0=$(date +%s%N)
-        timeout "$tmo" "$qemu" -accel tcg -m 64 -display none -serial stdio -monitor none \
+        { time timeout "$tmo" "$qemu" -accel tcg -m 64 -display none -serial stdio -monitor none \
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 -no-reboot \
-            -kernel "$kernel" -append "iters=$iters" </dev/null >"$out" 2>&1
+            -kernel "$kernel" -append "iters=$iters" </dev/null >"$out" 2>&1; } 2>"$work/cpu"
         rc=$?
         t1=$(date +%s%N)
     else
         t0=$(date +%s%N)
-        "$ringfold" run --engine=emu --mem=64M --serial=stdio --timeout="$tmo" \
-            --append="iters=$iters" "$kernel" </dev/null >"$out" 2>&1
+        { time "$ringfold" run --engine=emu --mem=64M --serial=stdio --timeout="$tmo" \
+            --append="iters=$iters" "$kernel" </dev/null >"$out" 2>&1; } 2>"$work/cpu"
         rc=$?
         t1=$(date +%s%N)
     fi
     wall_ns=$((t1 - t0))
+    cpu_ms=$(awk '{ printf "%.0f", ($1 + $2) * 1000 }' "$work/cpu")
 }
 
 # result_field OUTFILE VARIANT FIELD: a key=value field of the guest's result line
@@ -117,9 +119,10 @@ systems=""
 [ $have_qemu = 1 ] && systems="$systems qemu"
 [ -n "$systems" ] || { echo "run-mips.sh: neither ringfold nor QEMU can run" >&2; exit 1; }
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 table=$work/table
-printf '| guest | system | iters | instructions | boot ms | run ms | MIPS | emu/QEMU |\n' >"$table"
-printf '|---|---|---:|---:|---:|---:|---:|---:|\n' >>"$table"
+printf '| guest | system | iters | instructions | boot ms | run ms | MIPS | emu/QEMU | CPU-time MIPS |\n' >"$table"
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n' >>"$table"
 notes=$work/notes
 : >"$notes"
 status=0
@@ -139,6 +142,7 @@ for v in $variants; do
             run_once "$sys" "$kernel" 0 60 "$out"
             if check "$sys" "$v" "$out"; then
                 echo "$wall_ns" >>"$work/boot.$sys.$v"
+                echo "$cpu_ms" >>"$work/bootcpu.$sys.$v"
                 k=$(result_field "$out" "$v" insns_per_iter)
             fi
         done
@@ -148,7 +152,7 @@ for v in $variants; do
     done
     if [ -z "$live" ] || [ -z "$k" ]; then
         for sys in $systems; do
-            printf '| %s | %s | | | | | failed | |\n' "$v" "$sys" >>"$table"
+            printf '| %s | %s | | | | | failed | | |\n' "$v" "$sys" >>"$table"
             echo "- $v on $sys: $(cat "$work/why.$sys.$v")" >>"$notes"
         done
         status=1
@@ -178,6 +182,7 @@ for v in $variants; do
             run_once "$sys" "$kernel" "$iters" $((max_seconds * 10)) "$out"
             if check "$sys" "$v" "$out"; then
                 echo "$wall_ns" >>"$work/run.$sys.$v"
+                echo "$cpu_ms" >>"$work/runcpu.$sys.$v"
                 result_field "$out" "$v" checksum >"$work/csum.$sys.$v"
                 result_field "$out" "$v" insns >"$work/insns.$v"
             fi
@@ -190,7 +195,7 @@ for v in $variants; do
     declare -A mips=()
     for sys in $systems; do
         if [ -f "$work/why.$sys.$v" ]; then
-            printf '| %s | %s | %s | | | | failed | |\n' "$v" "$sys" "$iters" >>"$table"
+            printf '| %s | %s | %s | | | | failed | | |\n' "$v" "$sys" "$iters" >>"$table"
             echo "- $v on $sys: $(cat "$work/why.$sys.$v")" >>"$notes"
             status=1
             continue
@@ -199,14 +204,18 @@ for v in $variants; do
         run=$(median <"$work/run.$sys.$v")
         mips[$sys]=$(awk -v i="$insns" -v r="$run" -v b="$boot" \
             'BEGIN { if (r - b > 0) printf "%.1f", i / ((r - b) / 1e9) / 1e6; else print "n/a" }')
+        bootcpu=$(median <"$work/bootcpu.$sys.$v")
+        runcpu=$(median <"$work/runcpu.$sys.$v")
+        cpumips=$(awk -v i="$insns" -v r="$runcpu" -v b="$bootcpu" \
+            'BEGIN { if (r - b > 0) printf "%.1f", i / ((r - b) / 1e3) / 1e6; else print "n/a" }')
         ratio=
         if [ "$sys" = qemu ] && [ -n "${mips[emu]:-}" ]; then
             ratio=$(awk -v e="${mips[emu]}" -v q="${mips[qemu]}" \
                 'BEGIN { if (e + 0 > 0 && q + 0 > 0) printf "%.3f", e / q; else print "n/a" }')
         fi
-        printf '| %s | %s | %s | %s | %.1f | %.1f | %s | %s |\n' "$v" "$sys" "$iters" "$insns" \
+        printf '| %s | %s | %s | %s | %.1f | %.1f | %s | %s | %s |\n' "$v" "$sys" "$iters" "$insns" \
             "$(awk -v x="$boot" 'BEGIN { print x / 1e6 }')" \
-            "$(awk -v x="$run" 'BEGIN { print x / 1e6 }')" "${mips[$sys]}" "$ratio" >>"$table"
+            "$(awk -v x="$run" 'BEGIN { print x / 1e6 }')" "${mips[$sys]}" "$ratio" "$cpumips" >>"$table"
     done
     if [ -f "$work/csum.emu.$v" ] && [ -f "$work/csum.qemu.$v" ] &&
        ! cmp -s "$work/csum.emu.$v" "$work/csum.qemu.$v"; then
@@ -217,7 +226,7 @@ for v in $variants; do
 done
 
 if [ $quick = 1 ]; then mode="--quick: "; else mode=""; fi
-summary="${mode}median of $runs alternating runs per system; MIPS = exact loop instruction count / (median run wall - median boot wall with iters=0)"
+summary="${mode}median of $runs alternating runs per system; MIPS = exact loop instruction count / (median run wall - median boot wall with iters=0); CPU-time MIPS: the same with user+sys CPU time"
 echo
 echo "ringfold emu engine vs QEMU TCG ($summary)"
 cat "$table"
@@ -239,6 +248,7 @@ if [ $update_docs = 1 ]; then
         echo '```'
         echo
         echo "Machine: $cpu, $(nproc) CPUs (nproc), $mem RAM, Linux $(uname -r); ${qv:-QEMU absent};"
+        echo "load average at the start $load0, at the end $(cut -d' ' -f1-3 /proc/loadavg) (other work shares this machine);"
         echo "ringfold ${rev:-(unknown revision)}, build type $(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)."
         echo "$summary."
         echo
