@@ -42,7 +42,7 @@ done
 if [ $quick = 1 ]; then
     : "${runs:=3}" "${target_insns:=300000000}" "${max_seconds:=10}"
 else
-    : "${runs:=5}" "${target_insns:=3000000000}" "${max_seconds:=60}"
+    : "${runs:=5}" "${target_insns:=3000000000}" "${max_seconds:=20}"
 fi
 for n in "$runs" "$target_insns" "$max_seconds"; do
     case $n in ''|*[!0-9]*) echo "run-mips.sh: '$n' is not a positive integer" >&2; exit 2 ;; esac
