@@ -14,6 +14,7 @@
 #define SEL_XONLY3 0x48    /* 9: execute-only code DPL 3 */
 #define SEL_IGATE 0x50     /* 10: interrupt gate (invalid in the GDT for LAR) */
 #define SEL_RO3 0x58       /* 11: read-only data DPL 3, byte limit 0x1234 */
+#define SEL_GATE3 0x63     /* 12: call gate DPL 3 -> 0x08:sens_gate_target */
 #define SEL_LDT 0x78       /* 15: LDT */
 #define SEL_LDT_DATA 0x0F  /* LDT entry 1, TI=1, RPL 3: data DPL 3 */
 
@@ -25,6 +26,7 @@ struct probe {
     uint16_t gdt_limit, idt_limit;
     uint32_t gdt_base, idt_base, ldtr, tr, msw;
     uint32_t lar[NSEL], lar_zf[NSEL], lsl[NSEL], lsl_zf[NSEL], verr[NSEL], verw[NSEL];
+    uint32_t gate_vec, gate_cs, gate_ss, gate_caller_cs;
     uint32_t ljmp_vec, lcall0_vec, lret0_vec, iret_same_vec, iret_if, iret0_vec;
     uint32_t int_dpl3_vec, int_dpl3_hits, int_dpl0_vec, int_dpl0_hits;
     uint32_t cpuid_vendor[3], cpuid_family;
@@ -128,11 +130,28 @@ static void probe_selectors(void)
     }
 }
 
+/* Call-gate target: what CS and SS look like inside, and the caller's CS on the stack. */
+__asm__(".text\n"
+        "sens_gate_target:\n\t"
+        "movw %cs, sens_gate_cs\n\t"
+        "movw %ss, sens_gate_ss\n\t"
+        "movl 4(%esp), %eax\n\t"
+        "movw %ax, sens_gate_ccs\n\t"
+        "lret\n");
+void sens_gate_target(void);
+uint16_t sens_gate_cs, sens_gate_ss, sens_gate_ccs;
+
 static void probe_far(void)
 {
     uint32_t cs, f;
     __asm__ volatile("movl %%cs, %0" : "=r"(cs));
     cs &= 0xFFFF;
+    /* Far call through a DPL-3 call gate to CPL 0 code: from CPL 3 a privilege change. */
+    sens_gate_cs = sens_gate_ss = sens_gate_ccs = 0;
+    cur->gate_vec = TRY("lcall $0x63, $0", : : : "eax", "esi", "memory");
+    cur->gate_cs = sens_gate_cs;
+    cur->gate_ss = sens_gate_ss;
+    cur->gate_caller_cs = sens_gate_ccs;
     /* Far jump to the current code segment (same privilege). */
     cur->ljmp_vec = TRY("pushl %0\n\tpushl $2f\n\tljmp *(%%esp)\n2:\n\taddl $8, %%esp", : : "r"(cs) : "esi", "memory");
     /* Far call to the DPL-0 non-conforming code: only CPL 0 may (SDM 5.8.2). */
@@ -271,6 +290,9 @@ static void report(int cpl)
               "cpl%d sel %04x lar zf=%u %08x lsl zf=%u %08x verr=%u verw=%u", cpl, sels[k], p->lar_zf[k],
               p->lar[k], p->lsl_zf[k], p->lsl[k], p->verr[k], p->verw[k]);
     }
+    print_fault(u ? "cpl3 lcall gate 0063" : "cpl0 lcall gate 0063", p->gate_vec, NOFAULT);
+    CHECK(p->gate_cs == SEL_KCODE && p->gate_ss == SEL_KDATA && p->gate_caller_cs == wcs,
+          "cpl%d   in gate: cs=%04x ss=%04x, stacked caller cs=%04x", cpl, p->gate_cs, p->gate_ss, p->gate_caller_cs);
     print_fault(u ? "cpl3 ljmp same cs" : "cpl0 ljmp same cs", p->ljmp_vec, NOFAULT);
     print_fault(u ? "cpl3 lcall 0008" : "cpl0 lcall 0008", p->lcall0_vec, u ? (gp | 0x08) : NOFAULT);
     print_fault(u ? "cpl3 lret to 0008" : "cpl0 lret to 0008", p->lret0_vec, u ? (gp | 0x08) : NOFAULT);
@@ -305,6 +327,7 @@ void guest_main(void)
     desc_set_seg(9, 0, 0xFFFFF, 0xF8, FLG_4K32);
     desc_set_callgate(10, SEL_KCODE, 0, GATE_INT32 | GATE_DPL3, 0);
     desc_set_seg(11, 0, 0x1234, 0xF0, FLG_BYTE32);
+    desc_set_callgate(12, SEL_KCODE, (uint32_t)sens_gate_target, GATE_CALL32 | GATE_DPL3, 0);
     /* LDT: entry 1 is a flat DPL-3 data segment (access F2, 4 KiB, 32-bit). */
     ldt[1] = 0x00CFF2000000FFFFull;
     desc_set_seg(15, (uint32_t)ldt, sizeof(ldt) - 1, 0x82, 0);
