@@ -105,6 +105,8 @@ static void test_basic_ad(void)
     try_access(TVA + 4, 1, &v);
     CHECK((pt_test[0] & (PG_A | PG_D)) == (PG_A | PG_D) && frame[0][4] == 0x77, "after write: PTE A=%u D=%u",
           (pt_test[0] >> 5) & 1, (pt_test[0] >> 6) & 1);
+    /* D in a PDE that references a page table is ignored: the CPU does not set it (SDM 4.8). */
+    CHECK((pd[TVA >> 22] & PG_D) == 0, "PDE of a page table: D stays 0");
 }
 
 static void test_errors(void)
@@ -119,6 +121,9 @@ static void test_errors(void)
     expect_pf("WP=1 write read-only (CPL0)", try_access(TVA + 0x2004, 1, NULL), 0x3, TVA + 0x2004);
     expect_pf("CPL3 read supervisor page", user_try(TVA + 0x2008, 0), 0x5, TVA + 0x2008);
     set_pte(3, frame[3], PG_P | PG_US);      /* read-only user */
+    /* Without SMEP/SMAP, CPL 0 reads user pages; with WP=1 it cannot write read-only ones. */
+    expect_pf("CPL0 read user page", try_access(TVA + 0x3004, 0, NULL), NOFAULT, 0);
+    expect_pf("CPL0 write read-only user page", try_access(TVA + 0x3008, 1, NULL), 0x3, TVA + 0x3008);
     expect_pf("CPL3 read user read-only page", user_try(TVA + 0x3000, 0), NOFAULT, 0);
     expect_pf("CPL3 write user read-only page", user_try(TVA + 0x300C, 1), 0x7, TVA + 0x300C);
     expect_pf("CPL3 read not-present", user_try(TVA + 0x1FFC, 0), 0x4, TVA + 0x1FFC);
