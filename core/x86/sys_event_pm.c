@@ -21,6 +21,11 @@ void sys_tss_stack(struct x86_cpu *cpu, int dpl, uint16_t *ss, uint32_t *esp)
     }
 }
 
+/* Exceptions that are always faults: #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM. */
+#define FAULT_VECTORS ((1u << X86_DE) | (1u << X86_BR) | (1u << X86_UD) | (1u << X86_NM) | \
+                       (1u << X86_TS) | (1u << X86_NP) | (1u << X86_SS) | (1u << X86_GP) | \
+                       (1u << X86_PF) | (1u << X86_MF) | (1u << X86_AC) | (1u << X86_XM))
+
 void sys_deliver_pm(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, uint32_t err)
 {
     uint32_t ext = cpu->ev_ext;
@@ -88,6 +93,10 @@ void sys_deliver_pm(struct x86_cpu *cpu, int vector, enum x86_event_kind kind, u
 
     /* Build the frame first: a fault here leaves every register as it was. */
     uint32_t fl = x86_get_eflags(cpu);
+    /* Fault-class exceptions push RF = 1 so that the restarted instruction does not hit an
+     * instruction breakpoint again (SDM Vol. 3 §17.3.1.1). */
+    if (kind == EV_EXCEPTION && vector < 32 && ((1u << vector) & FAULT_VECTORS))
+        fl |= EFL_RF;
     if (inner) {
         if (cpu->v86) {
             sys_stack_push(cpu, &st, cpu->s.seg[S_GS].sel, g32);

@@ -66,7 +66,9 @@ Test(sys_event, trap_gate_keeps_if_and_pushes_error_code)
     cr_assert_eq(cpu->s.gpr[R_ESP], 0x8000u - 16);
     cr_assert_eq(pr32(0x8000 - 16), 0x28u, "error code on top");
     cr_assert_eq(pr32(0x8000 - 12), 0x1234u);
+    cr_assert_eq(pr32(0x8000 - 4), EFL_FIXED1 | EFL_IF | EFL_RF, "a fault pushes RF = 1");
     cr_assert(cpu->s.eflags & EFL_IF);
+    cr_assert_eq(cpu->s.eflags & EFL_RF, 0u);
     cr_assert_eq(cpu->stats.exceptions[X86_GP], 1u);
 }
 
