@@ -23,6 +23,8 @@ void sys_load_pdptes(struct x86_cpu *cpu, uint32_t cr3)
     }
     for (int i = 0; i < 4; i++)
         cpu->pdpte[i] = e[i];
+    cpu->pdpte_cr3 = cr3;
+    cpu->pdpte_valid = true;
 }
 
 static void cr_bad(struct x86_cpu *cpu)

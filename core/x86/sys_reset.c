@@ -9,6 +9,7 @@ void x86_cpu_reset(struct x86_cpu *cpu)
     vcpu_state_reset(&cpu->s);
     x87_reset(cpu);
     memset(cpu->pdpte, 0, sizeof(cpu->pdpte));
+    cpu->pdpte_valid = false;
     cpu->delivering = -1;
     cpu->ev_ext = 0;
     cpu->fault_chain_len = 0;
@@ -41,6 +42,14 @@ void x86_update_mode(struct x86_cpu *cpu)
     cpu->code32 = !v86 && (s->seg[S_CS].attr & SEG_ATTR_DB);
     cpu->stack32 = !v86 && (s->seg[S_SS].attr & SEG_ATTR_DB);
 
+    /* A state handed over by another engine (or restored) has PAE paging on but no PDPTE
+     * registers: load them from CR3 without the MOV CR3 reserved-bit checks. */
+    if (pae && (!cpu->pdpte_valid || cpu->pdpte_cr3 != s->cr3)) {
+        for (int i = 0; i < 4; i++)
+            cpu->pdpte[i] = x86_phys_read64(cpu, (s->cr3 & 0xffffffe0u) + 8u * i);
+        cpu->pdpte_cr3 = s->cr3;
+        cpu->pdpte_valid = true;
+    }
     if (pe != cpu->pe || v86 != cpu->v86 || paging != cpu->paging || pae != cpu->pae) {
         bool paging_changed = paging != cpu->paging || pae != cpu->pae;
         cpu->pe = pe;

@@ -95,6 +95,8 @@ struct x86_cpu {
     int fault_chain[3];         /* vectors of the current escalation chain, for the triple-fault report */
     int fault_chain_len;
     int delivering_kind;        /* enum x86_event_kind of cpu->delivering */
+    uint32_t pdpte_cr3;         /* CR3 the PDPTEs were loaded from; pdpte_valid says they were */
+    bool pdpte_valid;
 };
 
 /* ---- exec/memory side -------------------------------------------------------------------- */

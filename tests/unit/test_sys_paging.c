@@ -204,3 +204,18 @@ Test(sys_paging, cr_write_validity)
     cr_assert_eq(TB_FAULT(x86_lmsw(cpu, 0)), -1);
     cr_assert(cpu->s.cr0 & CR0_PE, "LMSW cannot clear PE");
 }
+
+Test(sys_paging, pae_state_handed_over_loads_pdptes)
+{
+    /* A vcpu_state with PAE paging already on (another engine's hand-off): no MOV CR3 ran. */
+    pw64(PDPT, PPD | P);
+    pw64(PPD, PPT | P | W | U);
+    pw64(PPT + 8, 0x300000 | P | W | U);
+    cpu->s.cr3 = PDPT;
+    cpu->s.cr4 = CR4_PAE;
+    cpu->s.cr0 = CR0_PE | CR0_PG | CR0_ET;
+    x86_update_mode(cpu);
+    struct x86_walk w;
+    cr_assert_eq(x86_paging_walk(cpu, 0x1234, 0, &w), 0u);
+    cr_assert_eq(w.pa, 0x300234u);
+}
