@@ -112,3 +112,46 @@ Test(sys_task, tss_too_small_is_ts_before_any_change)
     cr_assert_eq(cpu->exc_err, 0x30u);
     cr_assert_eq(cpu->s.tr.sel, 0x28);
 }
+
+Test(sys_task, switch_into_v86_task)
+{
+    tb_flat_pm();
+    make_task2(0x08);
+    pw32(TSS2 + 0x24, EFL_FIXED1 | EFL_VM);         /* the new task runs in virtual-8086 mode */
+    pw32(TSS2 + 0x20, 0x0100);
+    pw32(TSS2 + 0x4c, 0x2000);                      /* CS: a paragraph number, not a selector */
+    pw32(TSS2 + 0x50, 0x3000);
+    pw32(TSS2 + 0x54, 0x4000);
+    cr_assert_eq(TB_FAULT(x86_far_jmp(cpu, 0x30, 0, true)), -1);
+    cr_assert(cpu->v86);
+    cr_assert_eq(cpu->cpl, 3);
+    cr_assert_eq(cpu->s.seg[S_CS].base, 0x20000u);
+    cr_assert_eq(cpu->s.seg[S_SS].base, 0x30000u);
+    cr_assert_eq(cpu->s.seg[S_DS].base, 0x40000u);
+    cr_assert_eq(cpu->s.seg[S_DS].limit, 0xffffu);
+    cr_assert_eq(cpu->s.eip, 0x100u);
+}
+
+Test(sys_task, call_16bit_tss)
+{
+    tb_flat_pm();
+    uint32_t t16 = 0x3200;
+    gdt_set(GDT, 7, t16, 0x2b, 0x81, 0);            /* available 16-bit TSS */
+    pw32(t16 + 0x0e, 0x0222);                       /* IP */
+    pw32(t16 + 0x10, EFL_FIXED1);                   /* FLAGS */
+    pw32(t16 + 0x12, 0x5555);                       /* AX */
+    pw32(t16 + 0x1a, 0x6000);                       /* SP */
+    pw32(t16 + 0x22, 0x10);                         /* ES */
+    pw32(t16 + 0x24, 0x08);                         /* CS */
+    pw32(t16 + 0x26, 0x10);                         /* SS */
+    pw32(t16 + 0x28, 0x10);                         /* DS */
+    pw32(t16 + 0x2a, 0);                            /* LDT */
+    cpu->s.gpr[R_EAX] = 0xabcd0000u;
+    cr_assert_eq(TB_FAULT(x86_far_call(cpu, 0x38, 0, true)), -1);
+    cr_assert_eq(cpu->s.tr.sel, 0x38);
+    cr_assert_eq(cpu->s.eip, 0x222u);
+    cr_assert_eq(cpu->s.gpr[R_EAX], 0xabcd5555u, "a 16-bit TSS loads only AX");
+    cr_assert_eq(pr16(t16), 0x28u, "back link");
+    cr_assert(cpu->s.eflags & EFL_NT);
+    cr_assert_eq(tss_type(7), 0x3u, "16-bit TSS busy");
+}
