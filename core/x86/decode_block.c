@@ -80,12 +80,17 @@ void exec_code_write(struct x86_cpu *cpu, uint32_t pa, uint32_t len)
             *pp = b->pnext;
             block_unhash(ex, b);
             b->valid = 0;
+            ex->gen++;      /* chains may point at this block */
+            ex->attention = 1;
             cpu->stats.decode_invalidations++;
             if (b == ex->cur_block) {
                 /* The running block was overwritten: stop right after the writing instruction
                  * (the record after it becomes a block end; this block is never reused). */
-                if (ex->cur)
-                    ((struct x86_insn *)ex->cur)[1].fn = h_block_end;
+                if (ex->cur) {
+                    struct x86_insn *nx = (struct x86_insn *)ex->cur + 1;
+                    nx->fn = h_block_end;
+                    nx->nret = ex->cur->nret;
+                }
                 ex->smc_exits++;
                 b->pnext = ex->zombies;
                 ex->zombies = b;
@@ -197,6 +202,9 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
     memset(&recs[n], 0, sizeof(recs[n]));
     recs[n].fn = h_block_end;
     recs[n].eip = eip;
+    for (unsigned k = 0; k < n; k++)
+        recs[k].nret = (uint16_t)(k + 1);
+    recs[n].nret = (uint16_t)n;
 
     struct x86_block *b = malloc(sizeof(*b) + (n + 1) * sizeof(struct x86_insn));
     if (!b) {
@@ -216,6 +224,9 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
     b->valid = 1;
     b->nocache = nocache;
     b->hnext = b->pnext = NULL;
+    b->succ[0] = b->succ[1] = NULL;
+    b->succ_eip[0] = b->succ_eip[1] = 0;
+    b->chain_gen = 0;
     cpu->stats.decode_blocks++;
     if (!nocache) {
         uint32_t pfn = pa0 >> 12;
@@ -239,6 +250,7 @@ struct x86_block *block_get(struct x86_cpu *cpu)
     struct x86_exec *ex = cpu->exec;
     uint32_t cs_base = cpu->s.seg[S_CS].base, eip = cpu->s.eip;
     uint32_t lin = cs_base + eip;
+    cpu->insn_eip = eip;       /* a fetch fault restarts here */
     if (eip > cpu->s.seg[S_CS].limit)
         x86_raise(cpu, X86_GP, 0);
     uint32_t pa;

@@ -134,6 +134,7 @@ static const struct x86_insn *h_hlt(struct x86_cpu *cpu, const struct x86_insn *
 {
     x86_require_cpl0(cpu);
     cpu->s.halted = 1;
+    cpu->exec->attention = 1;
     return end_block(cpu, i);
 }
 

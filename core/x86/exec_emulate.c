@@ -98,9 +98,18 @@ static enum x86_emu_status emu_loop(struct x86_emu *e, uint32_t lo, uint32_t hi,
     }
 }
 
+static enum x86_emu_status emu_counted(struct x86_emu *e, uint32_t lo, uint32_t hi, uint64_t max,
+                                       struct x86_emu_event *ev)
+{
+    uint64_t before = e->cpu->vm->clock.icount;
+    enum x86_emu_status st = emu_loop(e, lo, hi, max, ev);
+    e->cpu->stats.insns += e->cpu->vm->clock.icount - before;
+    return st;
+}
+
 enum x86_emu_status x86_emu_step(struct x86_emu *e, struct x86_emu_event *ev)
 {
-    return emu_loop(e, 0, 0xffffffffu, 1, ev);
+    return emu_counted(e, 0, 0xffffffffu, 1, ev);
 }
 
 enum x86_emu_status x86_emu_run_range(struct x86_emu *e, uint32_t lo, uint32_t hi, uint64_t max_insns,
@@ -108,5 +117,5 @@ enum x86_emu_status x86_emu_run_range(struct x86_emu *e, uint32_t lo, uint32_t h
 {
     if (e->cpu->s.eip < lo || e->cpu->s.eip >= hi)
         return X86_EMU_LEFT_RANGE;
-    return emu_loop(e, lo, hi, max_insns, ev);
+    return emu_counted(e, lo, hi, max_insns, ev);
 }

@@ -55,12 +55,11 @@ void exec_block(struct x86_cpu *cpu, struct x86_block *b, bool single)
             ex->cur = i;
             i = i->fn(cpu, i);
         } while (i);
-        n = (uint64_t)(ex->cur - b->insns) + (ex->cur->fn != h_block_end);
+        n = ex->cur->nret;
     }
     ex->cur = NULL;
     ex->blocks_run++;
     cpu->vm->clock.icount += n;
-    cpu->stats.insns += n;
 }
 
 /* After x86_raise(): count what retired before the fault, restart at the faulting instruction
@@ -69,14 +68,14 @@ void exec_retire_fault(struct x86_cpu *cpu)
 {
     struct x86_exec *ex = cpu->exec;
     if (ex->cur_block && ex->cur) {
-        uint64_t n = (uint64_t)(ex->cur - ex->cur_block->insns);
-        cpu->vm->clock.icount += n;
-        cpu->stats.insns += n;
+        cpu->vm->clock.icount += ex->cur->nret - 1u;
     }
     ex->cur = NULL;
     ex->cur_block = NULL;
+    ex->prev_block = NULL;
     cpu->s.eip = cpu->insn_eip;
     cpu->s.intr_shadow = 0;
+    ex->attention = 1;
     flags_materialize(cpu);
 }
 
@@ -133,54 +132,131 @@ static void exec_single(struct x86_cpu *cpu, struct x86_block *b)
     }
 }
 
-enum engine_exit exec_run(struct x86_cpu *cpu, uint64_t deadline)
+/* The successor of the block that ran last: its chained pointer when still valid, else a
+ * cache lookup, which is then chained. */
+static inline struct x86_block *next_block(struct x86_cpu *cpu, struct x86_exec *ex)
+{
+    struct x86_block *p = ex->prev_block;
+    uint32_t eip = cpu->s.eip;
+    if (likely(p && p->chain_gen == ex->gen)) {
+        if (p->succ[0] && p->succ_eip[0] == eip)
+            return p->succ[0];
+        if (p->succ[1] && p->succ_eip[1] == eip)
+            return p->succ[1];
+    }
+    struct x86_block *b = block_get(cpu);
+    if (p && b && !b->nocache && !p->nocache && p->valid) {
+        if (p->chain_gen != ex->gen) {
+            p->succ[0] = p->succ[1] = NULL;
+            p->chain_gen = ex->gen;
+        }
+        int k = p->succ[0] ? 1 : 0;
+        p->succ[k] = b;
+        p->succ_eip[k] = eip;
+    }
+    return b;
+}
+
+/* When to look at the clock next: exactly at the deadline in deterministic mode (time is the
+ * instruction count), every few thousand instructions in real time. */
+static uint64_t next_check(const struct vclock *clk, uint64_t deadline)
+{
+    if (clk->deterministic) {
+        uint64_t now = vclock_ns(clk);
+        return clk->icount + (deadline > now ? (deadline - now + VCLOCK_DET_NS_PER_INSN - 1) / VCLOCK_DET_NS_PER_INSN : 0);
+    }
+    return clk->icount + 4096;
+}
+
+static enum engine_exit exec_run_loop(struct x86_cpu *cpu, uint64_t deadline)
 {
     struct x86_exec *ex = cpu->exec;
     struct vm *vm = cpu->vm;
     struct vclock *clk = &vm->clock;
-    volatile unsigned poll = 0;
 
     if (setjmp(cpu->fault_jmp)) {
         exec_retire_fault(cpu);
         x86_handle_fault(cpu);
         exec_refresh(cpu);
     }
+    ex->prev_block = NULL;
+    ex->check_at = next_check(clk, deadline);
     for (;;) {
-        ex->cur = NULL;
-        ex->cur_block = NULL;
-        if (ex->zombies)
-            block_free_zombies(ex);
-        if (vm->stop)
-            return ENGINE_EXIT_STOP;
-        if (clk->deterministic || ++poll >= 32) {
-            poll = 0;
-            if (vclock_ns(clk) >= deadline)
+        if (unlikely(ex->attention)) {
+            ex->attention = 0;
+            ex->cur = NULL;
+            ex->cur_block = NULL;
+            ex->prev_block = NULL;
+            if (ex->zombies)
+                block_free_zombies(ex);
+            if (vm->stop) {
+                ex->attention = 1;
+                return ENGINE_EXIT_STOP;
+            }
+            if (vclock_ns(clk) >= deadline) {
+                ex->attention = 1;
                 return ENGINE_EXIT_BUDGET;
-        }
-        if (cpu->s.intr_shadow) {
-            /* STI / MOV SS / POP SS: exactly one more instruction before interrupts. */
-            cpu->insn_eip = cpu->s.eip;
-            struct x86_block *b = block_get(cpu);
-            cpu->s.intr_shadow = 0;
-            if (b)
+            }
+            if (cpu->s.intr_shadow) {
+                /* STI / MOV SS / POP SS: exactly one more instruction before interrupts. */
+                ex->attention = 1;
+                cpu->insn_eip = cpu->s.eip;
+                struct x86_block *b = block_get(cpu);
+                cpu->s.intr_shadow = 0;
+                if (b)
+                    exec_single(cpu, b);
+                continue;
+            }
+            if ((vm->intr_pending || vm->nmi_pending) && exec_check_events(cpu)) {
+                ex->attention = 1;
+                continue;
+            }
+            if (cpu->s.halted) {
+                ex->attention = 1;
+                if (!(cpu->s.eflags & EFL_IF) && !vm->nmi_pending)
+                    vm_request_stop(vm, VM_STOP_HUNG, 0, "hung: HLT with interrupts disabled at %04x:%08" PRIx32,
+                                    cpu->s.seg[S_CS].sel, cpu->s.eip);
+                return ENGINE_EXIT_HALT;
+            }
+            if ((cpu->s.eflags & (EFL_TF | EFL_RF)) || TRACE_ON(TRACE_INSN)) {
+                ex->attention = 1;      /* stay on the one-instruction path */
+                cpu->insn_eip = cpu->s.eip;
+                struct x86_block *b = block_get(cpu);
+                if (!b)
+                    return ENGINE_EXIT_STOP;
                 exec_single(cpu, b);
-            continue;
+                continue;
+            }
         }
-        if ((vm->intr_pending || vm->nmi_pending) && exec_check_events(cpu))
-            continue;
-        if (cpu->s.halted) {
-            if (!(cpu->s.eflags & EFL_IF) && !vm->nmi_pending)
-                vm_request_stop(vm, VM_STOP_HUNG, 0, "hung: HLT with interrupts disabled at %04x:%08" PRIx32,
-                                cpu->s.seg[S_CS].sel, cpu->s.eip);
-            return ENGINE_EXIT_HALT;
+        if (unlikely(clk->icount >= ex->check_at)) {
+            if (vclock_ns(clk) >= deadline) {
+                ex->attention = 1;
+                return ENGINE_EXIT_BUDGET;
+            }
+            ex->check_at = next_check(clk, deadline);
         }
-        cpu->insn_eip = cpu->s.eip;
-        struct x86_block *b = block_get(cpu);
-        if (!b)
+        struct x86_block *b = next_block(cpu, ex);
+        if (unlikely(!b))
             return ENGINE_EXIT_STOP;
-        if (unlikely(cpu->s.eflags & (EFL_TF | EFL_RF)) || TRACE_ON(TRACE_INSN))
-            exec_single(cpu, b);
-        else
-            exec_block(cpu, b, false);
+        /* The block itself: one indirect call per instruction, no per-instruction checks. */
+        const struct x86_insn *i = b->insns;
+        ex->cur_block = b;
+        do {
+            ex->cur = i;
+            i = i->fn(cpu, i);
+        } while (i);
+        clk->icount += ex->cur->nret;
+        ex->cur = NULL;
+        ex->blocks_run++;
+        ex->prev_block = b;
     }
+}
+
+enum engine_exit exec_run(struct x86_cpu *cpu, uint64_t deadline)
+{
+    uint64_t before = cpu->vm->clock.icount;
+    cpu->exec->attention = 1;     /* devices and timers ran since the last call */
+    enum engine_exit e = exec_run_loop(cpu, deadline);
+    cpu->stats.insns += cpu->vm->clock.icount - before;
+    return e;
 }

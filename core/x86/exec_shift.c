@@ -4,7 +4,9 @@
 
 static void put_flags(struct x86_cpu *cpu, uint32_t mask, uint32_t f)
 {
-    if (mask == EFL_ARITH) {
+    if (mask == (EFL_CF | EFL_OF)) {
+        flags_set_cf_of(cpu, f);
+    } else if (mask == EFL_ARITH) {
         cpu->s.eflags = (cpu->s.eflags & ~EFL_ARITH) | f;
         cpu->exec->lf_op = LF_NONE;
     } else {
@@ -95,6 +97,16 @@ static const struct x86_insn *h_shr_r32_imm(struct x86_cpu *cpu, const struct x8
 {
     uint32_t v = cpu->s.gpr[i->rm];
     cpu->s.gpr[i->rm] = do_shift(cpu, 5, 4, v, i->imm);
+    return i + 1;
+}
+
+static const struct x86_insn *h_rol_r32_imm(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+    uint32_t v = cpu->s.gpr[i->rm], c = i->imm;
+    uint32_t r = (v << c) | (v >> (32 - c));
+    cpu->s.gpr[i->rm] = r;
+    uint32_t cf = r & 1;
+    flags_set_cf_of(cpu, (cf ? EFL_CF : 0) | ((((r >> 31) ^ cf) & 1) ? EFL_OF : 0));
     return i + 1;
 }
 
@@ -230,6 +242,8 @@ bool decode_alu2(struct x86_dec *d, struct x86_insn *rec)
                     rec->fn = h_shl_r32_imm;
                 else if (d->reg == 5)
                     rec->fn = h_shr_r32_imm;
+                else if (d->reg == 0)
+                    rec->fn = h_rol_r32_imm;
             }
             return true;
         }

@@ -79,8 +79,10 @@ static const struct x86_insn *h_string(struct x86_cpu *cpu, const struct x86_ins
     uint32_t count = rep ? (cpu->s.gpr[R_ECX] & amask) : 1;
     if (!count)
         return i + 1;
-    if ((i->op == S_INS || i->op == S_OUTS))
+    if ((i->op == S_INS || i->op == S_OUTS)) {
         x86_check_io(cpu, (uint16_t)cpu->s.gpr[R_EDX], (unsigned)sz);
+        cpu->exec->attention = 1;
+    }
     bool done = false;
     for (uint32_t budget = STR_BUDGET; budget && !done; budget--) {
         uint32_t si = cpu->s.gpr[R_ESI] & amask, di = cpu->s.gpr[R_EDI] & amask;

@@ -40,6 +40,7 @@ static const struct x86_insn *h_cli_sti(struct x86_cpu *cpu, const struct x86_in
         cpu->s.eflags &= ~EFL_IF;
         return i + 1;
     }
+    cpu->exec->attention = 1;
     if (!(cpu->s.eflags & EFL_IF)) {
         cpu->s.eflags |= EFL_IF;
         cpu->s.intr_shadow = 1;     /* interrupts wait one more instruction */
@@ -91,6 +92,7 @@ static const struct x86_insn *h_io(struct x86_cpu *cpu, const struct x86_insn *i
 {
     uint16_t port = (i->op & 2) ? (uint16_t)cpu->s.gpr[R_EDX] : (uint16_t)i->imm;
     x86_check_io(cpu, port, i->osz);
+    cpu->exec->attention = 1;
     if (i->op & 1)
         bus_pio_write(&cpu->vm->bus, port, reg_get(cpu, i->osz, R_EAX), i->osz);
     else

@@ -78,6 +78,21 @@ void flags_materialize(struct x86_cpu *cpu)
     ex->lf_op = LF_NONE;
 }
 
+void flags_set_cf_of(struct x86_cpu *cpu, uint32_t cfof)
+{
+    struct x86_exec *ex = cpu->exec;
+    uint32_t keep;
+    if (ex->lf_op == LF_NONE) {
+        keep = cpu->s.eflags & (EFL_SF | EFL_ZF | EFL_AF | EFL_PF);
+    } else {
+        keep = flags_szp(ex->lf_res, ex->lf_sz);
+        if (ex->lf_op != LF_LOGIC && ((ex->lf_s1 ^ ex->lf_s2 ^ ex->lf_res) & 0x10))
+            keep |= EFL_AF;
+        ex->lf_op = LF_NONE;
+    }
+    cpu->s.eflags = (cpu->s.eflags & ~EFL_ARITH) | keep | (cfof & (EFL_CF | EFL_OF));
+}
+
 void flags_set(struct x86_cpu *cpu, uint32_t mask, uint32_t val)
 {
     flags_materialize(cpu);
@@ -85,7 +100,7 @@ void flags_set(struct x86_cpu *cpu, uint32_t mask, uint32_t val)
 }
 
 /* Condition codes (SDM Vol. 1 Appendix B). Compares are decided from the operands directly. */
-bool x86_cond(struct x86_cpu *cpu, unsigned cc)
+bool x86_cond_slow(struct x86_cpu *cpu, unsigned cc)
 {
     const struct x86_exec *ex = cpu->exec;
     bool r;
@@ -129,6 +144,8 @@ void x86_set_eflags(struct x86_cpu *cpu, uint32_t value)
 {
     /* Bits 3, 5, 15 and 22..31 are reserved zero, bit 1 reserved one (SDM Vol. 1 §3.4.3). */
     cpu->s.eflags = (value & 0x003f7fd5u) | EFL_FIXED1;
-    if (cpu->exec)
+    if (cpu->exec) {
         cpu->exec->lf_op = LF_NONE;
+        cpu->exec->attention = 1;   /* IF, TF, RF or VM may have changed */
+    }
 }

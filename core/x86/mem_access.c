@@ -50,6 +50,8 @@ void exec_refresh(struct x86_cpu *cpu)
     for (int s = 0; s < SEG_COUNT; s++)
         seg_compute(cpu, s, &ex->seg[s]);
     ex->tlb = ex->tlbs[cpu->cpl == 3];
+    ex->gen++;      /* CS base, mode or CPL may differ: chained successors are re-checked */
+    ex->attention = 1;
 }
 
 _Noreturn void seg_fault(struct x86_cpu *cpu, int seg)
@@ -84,7 +86,7 @@ static uint8_t *tlb_fill(struct x86_cpu *cpu, uint32_t lin, uint32_t acc, bool u
     struct x86_exec *ex = cpu->exec;
     uint32_t page = lin & 0xfffff000u;
     uint64_t pa = page;
-    bool wr_ok = true, nx = false;
+    bool wr_ok = true, nx = false, global = false;
     cpu->stats.tlb_misses++;
     if (cpu->paging) {
         struct x86_walk w;
@@ -98,6 +100,7 @@ static uint8_t *tlb_fill(struct x86_cpu *cpu, uint32_t lin, uint32_t acc, bool u
         /* Only a page whose D bit is already set may be written without another walk. */
         wr_ok = w.dirty && (user ? (w.user && w.writable) : (w.writable || !(cpu->s.cr0 & CR0_WP)));
         nx = w.nx;
+        global = w.global && (cpu->s.cr4 & CR4_PGE);
     }
     *pa_out = pa | (lin & 0xfff);
     uint8_t *host = pa < (1ull << 32) ? guest_mem_ptr(cpu->mem, pa) : NULL;
@@ -105,6 +108,7 @@ static uint8_t *tlb_fill(struct x86_cpu *cpu, uint32_t lin, uint32_t acc, bool u
         return NULL;
     struct tlb_entry *e = &ex->tlbs[user][(lin >> 12) & TLB_MASK];
     e->pa = (uint32_t)pa;
+    e->global = global;
     e->addend = (uintptr_t)host - page;
     e->tag_r = page;
     e->tag_w = wr_ok && !page_has_code(ex, (uint32_t)pa) ? page : TLB_INVALID;
@@ -134,6 +138,7 @@ const uint8_t *tlb_fetch(struct x86_cpu *cpu, uint32_t lin, uint32_t *pa)
 
 static uint32_t mmio_read(struct x86_cpu *cpu, uint64_t pa, unsigned len)
 {
+    cpu->exec->attention = 1;     /* a device may have raised an interrupt or a stop */
     if (len == 1 || len == 2 || len == 4)
         return bus_mmio_read(&cpu->vm->bus, pa, len);
     uint32_t v = 0;
@@ -193,6 +198,7 @@ void lin_write(struct x86_cpu *cpu, uint32_t lin, const void *src, unsigned len,
             if (page_has_code(ex, (uint32_t)pa[p]))
                 exec_code_write(cpu, (uint32_t)pa[p], n[p]);
         } else {
+            ex->attention = 1;
             for (unsigned k = 0; k < n[p]; k += 4) {
                 unsigned m = n[p] - k >= 4 ? 4 : n[p] - k;
                 uint32_t v = 0;
@@ -286,6 +292,7 @@ void x86_phys_write32(struct x86_cpu *cpu, uint64_t pa, uint32_t v)
 {
     uint8_t *h = guest_mem_is_ram(cpu->mem, pa, 4) ? guest_mem_ptr(cpu->mem, pa) : NULL;
     if (!h) {
+        cpu->exec->attention = 1;
         bus_mmio_write(&cpu->vm->bus, pa, v, 4);
         return;
     }
@@ -296,15 +303,30 @@ void x86_phys_write32(struct x86_cpu *cpu, uint64_t pa, uint32_t v)
 
 void x86_tlb_flush(struct x86_cpu *cpu, bool include_global)
 {
-    (void)include_global;   /* global pages are not kept across flushes: always correct */
     struct x86_exec *ex = cpu->exec;
-    memset(ex->tlbs, 0xff, sizeof(ex->tlbs));   /* all tags odd: TLB_INVALID-like, never match */
     cpu->stats.tlb_flushes++;
+    ex->gen++;
+    if (include_global) {
+        memset(ex->tlbs, 0xff, sizeof(ex->tlbs));   /* all-ones tags never match an access */
+        for (int u = 0; u < 2; u++)
+            for (unsigned k = 0; k < TLB_SIZE; k++)
+                ex->tlbs[u][k].global = 0;
+        return;
+    }
+    /* A CR3 load keeps global translations (SDM Vol. 3 §4.10.2.4). */
+    for (int u = 0; u < 2; u++) {
+        for (unsigned k = 0; k < TLB_SIZE; k++) {
+            struct tlb_entry *e = &ex->tlbs[u][k];
+            if (!e->global)
+                e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;
+        }
+    }
 }
 
 void x86_tlb_flush_page(struct x86_cpu *cpu, uint32_t lin)
 {
     struct x86_exec *ex = cpu->exec;
+    ex->gen++;
     for (int u = 0; u < 2; u++) {
         struct tlb_entry *e = &ex->tlbs[u][(lin >> 12) & TLB_MASK];
         e->tag_r = e->tag_w = e->tag_x = TLB_INVALID;

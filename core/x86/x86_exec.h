@@ -33,6 +33,7 @@ struct x86_insn {
     uint8_t opcode, modrm;   /* raw bytes for the x87 escapes and diagnostics */
     uint8_t rep;             /* 0, 0xF3 or 0xF2 */
     uint8_t o32;             /* operand size 32 (for far transfers, stack ops) */
+    uint16_t nret;           /* instructions retired when the block ends after this record */
 };
 
 /* A basic block of decoded instructions, keyed by physical address and mode. */
@@ -42,6 +43,9 @@ struct x86_block {
     uint32_t mode;
     struct x86_block *hnext;     /* hash chain */
     struct x86_block *pnext;     /* blocks of the same physical page */
+    struct x86_block *succ[2];   /* chained successors, valid while chain_gen == exec->gen */
+    uint32_t succ_eip[2];
+    uint64_t chain_gen;
     uint16_t n;                  /* instruction records (a terminator follows them) */
     uint8_t valid;
     uint8_t nocache;             /* decoded for one use (crosses a page, not RAM) */
@@ -57,6 +61,7 @@ struct x86_block {
 struct tlb_entry {
     uint32_t tag_r, tag_w, tag_x;   /* linear page when that access may go straight to RAM */
     uint32_t pa;                    /* physical page */
+    uint32_t global;                /* G page with CR4.PGE: survives CR3 loads */
     uintptr_t addend;               /* host pointer = addend + linear address */
 };
 
@@ -82,6 +87,12 @@ struct x86_exec {
     uint8_t lf_op, lf_sz, lf_cin;
     const struct x86_insn *cur;      /* record executing now, NULL outside instructions */
     struct x86_block *cur_block;
+    struct x86_block *prev_block;    /* block that ran last, for chaining its successor */
+    uint64_t gen;                    /* bumped when chains may be stale (TLB, mode, code writes) */
+    uint64_t check_at;               /* icount at which the loop next looks at the clock */
+    /* Set by anything that may make an event deliverable or need the slow loop path: I/O, MMIO,
+     * mode/segment changes, EFLAGS writes, STI/HLT, code invalidation. */
+    int attention;
 
     ZydisDecoder dec32, dec16, dec_real;
     struct x86_block *hash[1u << BLOCK_HASH_BITS];
@@ -194,11 +205,13 @@ static inline void mem_wcheck(struct x86_cpu *cpu, int seg, uint32_t off, uint32
 /* ---- lazy flags (flags_lazy.c) ----------------------------------------------------------- */
 uint32_t flags_arith(struct x86_cpu *cpu);    /* CF PF AF ZF SF OF of the pending operation */
 bool flags_cf(struct x86_cpu *cpu);
-bool x86_cond(struct x86_cpu *cpu, unsigned cc);
+bool x86_cond_slow(struct x86_cpu *cpu, unsigned cc);
 /* Makes s.eflags exact (lf_op = LF_NONE) so an instruction can edit bits directly. */
 void flags_materialize(struct x86_cpu *cpu);
 /* Sets the arithmetic flags named in mask to the bits of val (others stay). */
 void flags_set(struct x86_cpu *cpu, uint32_t mask, uint32_t val);
+/* Sets CF and OF (rotates), keeping SF ZF AF PF without computing the pending CF/OF. */
+void flags_set_cf_of(struct x86_cpu *cpu, uint32_t cfof);
 /* SF ZF PF of a result of sz bytes. */
 uint32_t flags_szp(uint32_t res, int sz);
 
@@ -211,6 +224,45 @@ static inline void lf_set(struct x86_cpu *cpu, enum lf_op op, int sz, uint32_t s
     ex->lf_s1 = s1;
     ex->lf_s2 = s2;
     ex->lf_res = res;
+}
+
+/* Condition codes (SDM Vol. 1 Appendix B), decided from the pending operation when cheap. */
+static inline bool x86_cond(struct x86_cpu *cpu, unsigned cc)
+{
+    const struct x86_exec *ex = cpu->exec;
+    if (ex->lf_op == LF_SUB) {
+        unsigned sh = 32 - 8 * ex->lf_sz;
+        uint32_t a = ex->lf_s1 << sh, b = ex->lf_s2 << sh;
+        bool r;
+        switch (cc >> 1) {
+        case 1: r = a < b; break;
+        case 2: r = a == b; break;
+        case 3: r = a <= b; break;
+        case 4: r = (int32_t)(a - b) < 0; break;
+        case 6: r = (int32_t)a < (int32_t)b; break;
+        case 7: r = (int32_t)a <= (int32_t)b; break;
+        default: return x86_cond_slow(cpu, cc);
+        }
+        return r ^ (cc & 1);
+    }
+    if (ex->lf_op == LF_LOGIC) {
+        int32_t r = (int32_t)(ex->lf_res << (32 - 8 * ex->lf_sz));
+        bool v;
+        switch (cc >> 1) {
+        case 0: case 1: v = false; break;
+        case 2: v = r == 0; break;
+        case 3: v = r == 0; break;
+        case 4: case 6: v = r < 0; break;
+        case 7: v = r <= 0; break;
+        default: return x86_cond_slow(cpu, cc);
+        }
+        return v ^ (cc & 1);
+    }
+    if (ex->lf_op != LF_NONE && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
+        int32_t r = (int32_t)(ex->lf_res << (32 - 8 * ex->lf_sz));
+        return ((cc >> 1) == 2 ? r == 0 : r < 0) ^ (cc & 1);
+    }
+    return x86_cond_slow(cpu, cc);
 }
 
 /* ---- stack helpers (exec_stack.c) -------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #define RINGFOLD_X87_PRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "x86_cpu.h"
 
@@ -30,6 +31,9 @@
 #define FCW_WRITABLE 0x1F3Fu
 #define FCW_ONES     0x0040u
 
+/* The x87 part of struct fpu_state (everything before the SSE state). */
+#define X87_STATE_BYTES offsetof(struct fpu_state, mxcsr)
+
 /* Tag values (SDM Vol. 1 §8.1.7). */
 enum { TAG_VALID = 0, TAG_ZERO = 1, TAG_SPECIAL = 2, TAG_EMPTY = 3 };
 
@@ -39,11 +43,12 @@ typedef struct __attribute__((packed)) {
     uint16_t se;
 } x87_f80;
 
-/* The working copy of one instruction: handlers change f and the caller commits it to the
- * CPU only after every memory access that can fault has been done (SDM Vol. 3 §6.5). */
+/* One instruction. Memory forms work on a copy of the x87 state that the caller commits
+ * only after every memory access that can fault has been done (SDM Vol. 3 §6.5); register
+ * forms cannot fault once dispatched and work on the CPU's state directly. */
 struct x87_ctx {
     struct x86_cpu *cpu;
-    struct fpu_state f;
+    struct fpu_state *f;
     uint8_t opcode, modrm;
     int seg;
     uint32_t ea;
