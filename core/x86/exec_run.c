@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include "x86_exec.h"
 #include "ringfold/trace.h"
+#include "sys_debug.h"
 
 _Noreturn void x86_raise(struct x86_cpu *cpu, int vector, uint32_t err)
 {
@@ -114,16 +115,29 @@ static bool exec_check_events(struct x86_cpu *cpu)
     return false;
 }
 
-/* One instruction with its single-step (#DB, DR6.BS) and RF bookkeeping (SDM Vol. 3 §17.3.1.4). */
+/* One instruction with its debug checks (SDM Vol. 3 §17.3): an execute breakpoint faults before
+ * it unless RF is set; TF single-step (DR6.BS) and data/I/O breakpoints trap after it; after
+ * MOV SS / POP SS the trap waits for the next instruction; RF clears once it retires. */
 static void exec_single(struct x86_cpu *cpu, struct x86_block *b)
 {
+    struct x86_exec *ex = cpu->exec;
     bool tf = cpu->s.eflags & EFL_TF;
     bool rf = cpu->s.eflags & EFL_RF;
+    if (ex->dbg && !rf) {
+        uint32_t hits = sys_dr_match_exec(cpu, cpu->s.seg[S_CS].base + cpu->s.eip);
+        if (hits) {
+            cpu->s.dr[6] = (cpu->s.dr[6] & ~0xfu) | hits;
+            cpu->insn_eip = cpu->s.eip;
+            x86_raise(cpu, X86_DB, X86_NO_ERR);
+        }
+    }
+    ex->ss_shadow = 0;
     exec_block(cpu, b, true);
     if (rf && b->insns[0].opcode != 0xcf)
         cpu->s.eflags &= ~EFL_RF;
-    if (tf && !cpu->vm->stop) {
-        cpu->s.dr[6] |= 0x4000;
+    if ((tf || ex->db_hits) && !ex->ss_shadow && !cpu->vm->stop) {
+        cpu->s.dr[6] = (cpu->s.dr[6] & ~0xfu) | (ex->db_hits & 0xf) | (tf ? 0x4000u : 0);
+        ex->db_hits = 0;
         cpu->insn_eip = cpu->s.eip;
         flags_materialize(cpu);
         cpu->stats.exceptions[X86_DB]++;
@@ -218,7 +232,7 @@ static enum engine_exit exec_run_loop(struct x86_cpu *cpu, uint64_t deadline)
                                     cpu->s.seg[S_CS].sel, cpu->s.eip);
                 return ENGINE_EXIT_HALT;
             }
-            if ((cpu->s.eflags & (EFL_TF | EFL_RF)) || TRACE_ON(TRACE_INSN)) {
+            if ((cpu->s.eflags & (EFL_TF | EFL_RF)) || ex->dbg || TRACE_ON(TRACE_INSN)) {
                 ex->attention = 1;      /* stay on the one-instruction path */
                 cpu->insn_eip = cpu->s.eip;
                 struct x86_block *b = block_get(cpu);

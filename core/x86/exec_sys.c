@@ -2,6 +2,7 @@
  * IN/OUT, segment register loads and stores, descriptor-table and control-register instructions,
  * MSR/TSC/CPUID, SYSENTER/SYSEXIT, and the x87 escapes handed to the FPU side. */
 #include "x86_exec.h"
+#include "sys_debug.h"
 
 static unsigned iopl(const struct x86_cpu *cpu) { return (cpu->s.eflags >> 12) & 3; }
 
@@ -93,6 +94,8 @@ static const struct x86_insn *h_io(struct x86_cpu *cpu, const struct x86_insn *i
     uint16_t port = (i->op & 2) ? (uint16_t)cpu->s.gpr[R_EDX] : (uint16_t)i->imm;
     x86_check_io(cpu, port, i->osz);
     cpu->exec->attention = 1;
+    if (cpu->exec->dbg)
+        cpu->exec->db_hits |= sys_dr_match_io(cpu, port, i->osz);
     if (i->op & 1)
         bus_pio_write(&cpu->vm->bus, port, reg_get(cpu, i->osz, R_EAX), i->osz);
     else
@@ -106,8 +109,10 @@ static const struct x86_insn *h_mov_sreg(struct x86_cpu *cpu, const struct x86_i
     uint32_t ea = 0;
     uint16_t sel = (uint16_t)rm_read(cpu, i, 2, &ea);
     x86_load_seg(cpu, i->reg, sel);
-    if (i->reg == S_SS)
+    if (i->reg == S_SS) {
         cpu->s.intr_shadow = 1;
+        cpu->exec->ss_shadow = 1;
+    }
     return sys_done(cpu, i);
 }
 
@@ -144,8 +149,10 @@ static const struct x86_insn *h_pop_sreg(struct x86_cpu *cpu, const struct x86_i
     uint16_t sel = (uint16_t)stack_peek(cpu, i->osz, 0);
     x86_load_seg(cpu, i->reg, sel);
     sp_set(cpu, sp_get(cpu) + i->osz);
-    if (i->reg == S_SS)
+    if (i->reg == S_SS) {
         cpu->s.intr_shadow = 1;
+        cpu->exec->ss_shadow = 1;
+    }
     return sys_done(cpu, i);
 }
 

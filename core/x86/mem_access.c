@@ -2,6 +2,7 @@
  * splits, MMIO, and the exported x86_read/write/sys/phys functions of x86_cpu.h. */
 #include "x86_exec.h"
 #include "ringfold/trace.h"
+#include "sys_debug.h"
 
 /* Segment limit and type rules (SDM Vol. 3 §5.3 and §5.4): expand-up segments allow
  * [0, limit], expand-down ones (limit, 0xFFFF or 0xFFFFFFFF by the B bit]; code segments are
@@ -50,6 +51,10 @@ void exec_refresh(struct x86_cpu *cpu)
     for (int s = 0; s < SEG_COUNT; s++)
         seg_compute(cpu, s, &ex->seg[s]);
     ex->tlb = ex->tlbs[cpu->cpl == 3];
+    bool dbg = sys_dr_armed(cpu);
+    if (dbg && !ex->dbg)
+        x86_tlb_flush(cpu, true);   /* data breakpoints need every access on the slow path */
+    ex->dbg = dbg;
     ex->gen++;      /* CS base, mode or CPL may differ: chained successors are re-checked */
     ex->attention = 1;
 }
@@ -110,8 +115,8 @@ static uint8_t *tlb_fill(struct x86_cpu *cpu, uint32_t lin, uint32_t acc, bool u
     e->pa = (uint32_t)pa;
     e->global = global;
     e->addend = (uintptr_t)host - page;
-    e->tag_r = page;
-    e->tag_w = wr_ok && !page_has_code(ex, (uint32_t)pa) ? page : TLB_INVALID;
+    e->tag_r = ex->dbg ? TLB_INVALID : page;
+    e->tag_w = wr_ok && !ex->dbg && !page_has_code(ex, (uint32_t)pa) ? page : TLB_INVALID;
     e->tag_x = nx ? TLB_INVALID : page;
     return host + (lin & 0xfff);
 }
@@ -220,6 +225,8 @@ uint32_t mem_read_slow(struct x86_cpu *cpu, int seg, uint32_t off, int size)
     uint32_t lin = seg_check(cpu, seg, off, (uint32_t)size, false);
     uint32_t v = 0;
     lin_read(cpu, lin, &v, (unsigned)size, cpu->cpl == 3);
+    if (unlikely(cpu->exec->dbg))
+        cpu->exec->db_hits |= sys_dr_match_data(cpu, lin, (unsigned)size, false);
     return v;
 }
 
@@ -227,6 +234,8 @@ void mem_write_slow(struct x86_cpu *cpu, int seg, uint32_t off, int size, uint32
 {
     uint32_t lin = seg_check(cpu, seg, off, (uint32_t)size, true);
     lin_write(cpu, lin, &v, (unsigned)size, cpu->cpl == 3);
+    if (unlikely(cpu->exec->dbg))
+        cpu->exec->db_hits |= sys_dr_match_data(cpu, lin, (unsigned)size, true);
 }
 
 /* ---- the exported contract ---------------------------------------------------------------- */
@@ -239,6 +248,8 @@ uint64_t x86_read64(struct x86_cpu *cpu, int seg, uint32_t off)
     uint32_t lin = seg_check(cpu, seg, off, 8, false);
     uint64_t v = 0;
     lin_read(cpu, lin, &v, 8, cpu->cpl == 3);
+    if (unlikely(cpu->exec->dbg))
+        cpu->exec->db_hits |= sys_dr_match_data(cpu, lin, 8, false);
     return v;
 }
 
@@ -250,6 +261,8 @@ void x86_write64(struct x86_cpu *cpu, int seg, uint32_t off, uint64_t v)
 {
     uint32_t lin = seg_check(cpu, seg, off, 8, true);
     lin_write(cpu, lin, &v, 8, cpu->cpl == 3);
+    if (unlikely(cpu->exec->dbg))
+        cpu->exec->db_hits |= sys_dr_match_data(cpu, lin, 8, true);
 }
 
 void x86_check_access(struct x86_cpu *cpu, int seg, uint32_t off, uint32_t len, bool write)

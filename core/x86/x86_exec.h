@@ -93,6 +93,9 @@ struct x86_exec {
     /* Set by anything that may make an event deliverable or need the slow loop path: I/O, MMIO,
      * mode/segment changes, EFLAGS writes, STI/HLT, code invalidation. */
     int attention;
+    bool dbg;                        /* DR7 arms a breakpoint: single-step path, data accesses slow */
+    uint8_t ss_shadow;               /* MOV SS / POP SS just ran: #DB traps wait one instruction */
+    uint32_t db_hits;                /* DR6 B0-B3 of data/I/O breakpoints hit by this instruction */
 
     ZydisDecoder dec32, dec16, dec_real;
     struct x86_block *hash[1u << BLOCK_HASH_BITS];

@@ -52,7 +52,7 @@ static uint16_t wrapped_result(struct x87_ctx *c, int op, unsigned kind, struct 
     case HA_DIVR: s.a = x87_scale(s.a, -k); s.b = x87_scale(s.b, k); break;
     default: s.a = x87_scale(s.a, 2 * k); s.b = x87_scale(s.b, 2 * k); break;   /* add/sub */
     }
-    uint16_t sw = x87_host_run(&s, HOP_ARITH(HK_REG, op), c->f.fcw, c->f.fsw);
+    uint16_t sw = x87_host_run(&s, HOP_ARITH(HK_REG, op), c->f->fcw, c->f->fsw);
     h->r0 = s.r0;
     return (uint16_t)((sw & ~(FSW_OE | FSW_UE)) | (over ? FSW_OE : FSW_UE));
 }
@@ -61,16 +61,18 @@ static uint16_t wrapped_result(struct x87_ctx *c, int op, unsigned kind, struct 
  * Returns true when h->r0 is to be written. */
 static bool arith_result(struct x87_ctx *c, int op, unsigned kind, struct x87_host *h, uint16_t sw)
 {
-    unsigned exc = sw & FSW_EXC, unm = exc & ~c->f.fcw;
+    unsigned exc = sw & FSW_EXC, unm = exc & ~c->f->fcw;
     x87_f80 r = h->r0;
     /* Unmasked underflow is signalled for every tiny result, exact or not (§4.9.1.5);
      * the masked host only reports inexact ones. */
-    if (!(c->f.fcw & FSW_UE) && !(unm & PRE_EXC) && (r.se & 0x7FFF) == 0 && r.m != 0) {
+    if (!(c->f->fcw & FSW_UE) && !(unm & PRE_EXC) && (r.se & 0x7FFF) == 0 && r.m != 0) {
         exc |= FSW_UE;
         unm |= FSW_UE;
     }
     if (unm & PRE_EXC) {
-        x87_signal(&c->f, exc & PRE_EXC);
+        /* the codes change as in the masked case, but C1 = 0: nothing was rounded */
+        x87_set_cc(c->f, sw & ~FSW_C1);
+        x87_signal(c->f, exc & PRE_EXC);
         return false;
     }
     if (unm & (FSW_OE | FSW_UE)) {
@@ -79,8 +81,8 @@ static bool arith_result(struct x87_ctx *c, int op, unsigned kind, struct x87_ho
         sw = wrapped_result(c, op, kind, h, (unm & FSW_OE) != 0);
         exc = (exc & FSW_DE) | (sw & FSW_EXC);
     }
-    x87_set_cc(&c->f, sw);
-    x87_signal(&c->f, exc);
+    x87_set_cc(c->f, sw);
+    x87_signal(c->f, exc);
     return true;
 }
 
@@ -88,22 +90,22 @@ static bool arith_result(struct x87_ctx *c, int op, unsigned kind, struct x87_ho
 static void arith_do(struct x87_ctx *c, int op, unsigned kind, unsigned dst, unsigned src,
                      struct x87_host *h, bool pop)
 {
-    bool empty = x87_is_empty(&c->f, dst) || (kind == HK_REG && x87_is_empty(&c->f, src));
+    bool empty = x87_is_empty(c->f, dst) || (kind == HK_REG && x87_is_empty(c->f, src));
     if (empty) {
-        if (!x87_underflow(&c->f))
+        if (!x87_underflow(c->f))
             return;
-        x87_set(&c->f, dst, x87_indefinite);
+        x87_set(c->f, dst, x87_indefinite);
     } else {
-        h->a = x87_get(&c->f, dst);
+        h->a = x87_get(c->f, dst);
         if (kind == HK_REG)
-            h->b = x87_get(&c->f, src);
-        uint16_t sw = x87_host_run(h, HOP_ARITH(kind, op), c->f.fcw, c->f.fsw);
+            h->b = x87_get(c->f, src);
+        uint16_t sw = x87_host_run(h, HOP_ARITH(kind, op), c->f->fcw, c->f->fsw);
         if (!arith_result(c, op, kind, h, sw))
             return;
-        x87_set(&c->f, dst, h->r0);
+        x87_set(c->f, dst, h->r0);
     }
     if (pop)
-        x87_pop(&c->f);
+        x87_pop(c->f);
 }
 
 /* FCOM/FUCOM/FICOM: C3 C2 C0 from the comparison, C1 = 0 (SDM Vol. 2 FCOM). With an
@@ -112,27 +114,27 @@ static void arith_do(struct x87_ctx *c, int op, unsigned kind, unsigned dst, uns
 static void compare_do(struct x87_ctx *c, int op, unsigned kind, unsigned src,
                        struct x87_host *h, int pops)
 {
-    bool empty = x87_is_empty(&c->f, 0) || (kind == HK_REG && x87_is_empty(&c->f, src));
+    bool empty = x87_is_empty(c->f, 0) || (kind == HK_REG && x87_is_empty(c->f, src));
     if (empty) {
-        bool masked = x87_underflow(&c->f);
-        x87_set_cc(&c->f, FSW_C3 | FSW_C2 | FSW_C0);
+        bool masked = x87_underflow(c->f);
+        x87_set_cc(c->f, FSW_C3 | FSW_C2 | FSW_C0);
         if (!masked)
             return;
     } else {
-        h->a = x87_get(&c->f, 0);
+        h->a = x87_get(c->f, 0);
         if (kind == HK_REG)
-            h->b = x87_get(&c->f, src);
-        uint16_t sw = x87_host_run(h, HOP_ARITH(kind, op), c->f.fcw, c->f.fsw);
+            h->b = x87_get(c->f, src);
+        uint16_t sw = x87_host_run(h, HOP_ARITH(kind, op), c->f->fcw, c->f->fsw);
         unsigned exc = sw & FSW_EXC;
-        x87_set_cc(&c->f, sw & (FSW_C0 | FSW_C2 | FSW_C3));
-        if (exc & ~c->f.fcw & PRE_EXC) {
-            x87_signal(&c->f, exc & PRE_EXC);
+        x87_set_cc(c->f, sw & (FSW_C0 | FSW_C2 | FSW_C3));
+        if (exc & ~c->f->fcw & PRE_EXC) {
+            x87_signal(c->f, exc & PRE_EXC);
             return;
         }
-        x87_signal(&c->f, exc);
+        x87_signal(c->f, exc);
     }
     while (pops-- > 0)
-        x87_pop(&c->f);
+        x87_pop(c->f);
 }
 
 void x87_compare_reg(struct x87_ctx *c, unsigned i, int op, int pops)
@@ -187,26 +189,25 @@ void x87_arith(struct x87_ctx *c)
         arith_do(c, op_sti_dest[reg], HK_REG, rm, 0, &h, c->opcode == 0xDE);
 }
 
-/* FCOMI/FCOMIP/FUCOMI/FUCOMIP: ZF PF CF = C3 C2 C0 of the comparison, OF SF AF cleared,
- * FSW C1 = 0 (SDM Vol. 2 FCOMI). */
+/* FCOMI/FCOMIP/FUCOMI/FUCOMIP: ZF PF CF = C3 C2 C0 of the comparison, OF SF AF cleared;
+ * the FSW condition codes are left alone except C1 = 0 on a stack fault (measured). */
 void x87_comi(struct x87_ctx *c, unsigned i, bool unordered, bool pop)
 {
     unsigned cc = FSW_C3 | FSW_C2 | FSW_C0;
     bool deliver;
-    c->f.fsw &= (uint16_t)~FSW_C1;
-    if (x87_is_empty(&c->f, 0) || x87_is_empty(&c->f, i)) {
-        deliver = x87_underflow(&c->f);
+    if (x87_is_empty(c->f, 0) || x87_is_empty(c->f, i)) {
+        deliver = x87_underflow(c->f);
     } else {
         struct x87_host h;
         memset(&h, 0, sizeof(h));
-        h.a = x87_get(&c->f, 0);
-        h.b = x87_get(&c->f, i);
+        h.a = x87_get(c->f, 0);
+        h.b = x87_get(c->f, i);
         uint16_t sw = x87_host_run(&h, HOP_ARITH(HK_REG, unordered ? HA_UCOM : HA_COM),
-                                   c->f.fcw, c->f.fsw);
+                                   c->f->fcw, c->f->fsw);
         unsigned exc = sw & FSW_EXC;
         cc = sw;
-        deliver = !(exc & ~c->f.fcw & PRE_EXC);
-        x87_signal(&c->f, deliver ? exc : exc & PRE_EXC);
+        deliver = !(exc & ~c->f->fcw & PRE_EXC);
+        x87_signal(c->f, deliver ? exc : exc & PRE_EXC);
     }
     /* As with FCOM, a real x87 sets the flags even when the exception is unmasked. */
     uint32_t fl = x86_get_eflags(c->cpu) & ~(EFL_ZF | EFL_PF | EFL_CF | EFL_OF | EFL_SF | EFL_AF);
@@ -215,7 +216,7 @@ void x87_comi(struct x87_ctx *c, unsigned i, bool unordered, bool pop)
     if (cc & FSW_C0) fl |= EFL_CF;
     x86_set_eflags(c->cpu, fl);
     if (pop && deliver)
-        x87_pop(&c->f);
+        x87_pop(c->f);
 }
 
 /* FCMOVcc (DA C0-DF, DB C0-DF): B E BE U and their negations on CF ZF PF. */
@@ -232,14 +233,13 @@ void x87_fcmov(struct x87_ctx *c)
     }
     if (c->opcode == 0xDB)
         cond = !cond;
-    c->f.fsw &= (uint16_t)~FSW_C1;
-    if (x87_is_empty(&c->f, 0) || x87_is_empty(&c->f, rm)) {
+    if (x87_is_empty(c->f, 0) || x87_is_empty(c->f, rm)) {
         /* masked: ST(0) becomes the indefinite whether or not the condition holds
          * (measured on a real x87) */
-        if (x87_underflow(&c->f))
-            x87_set(&c->f, 0, x87_indefinite);
+        if (x87_underflow(c->f))
+            x87_set(c->f, 0, x87_indefinite);
         return;
     }
     if (cond)
-        x87_set(&c->f, 0, x87_get(&c->f, rm));
+        x87_set(c->f, 0, x87_get(c->f, rm));
 }

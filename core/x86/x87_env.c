@@ -21,7 +21,7 @@ static unsigned env_size(const struct x87_ctx *c)
  * of the 32-bit image read as FFFFh, as a real x87 stores them. */
 static void env_build(const struct x87_ctx *c, uint32_t w[7])
 {
-    const struct fpu_state *f = &c->f;
+    const struct fpu_state *f = c->f;
     bool real = real_layout(c->cpu);
     uint32_t fip = f->fip, fdp = f->fdp;
     if (real) {   /* real/v86 mode images hold 20-bit (32-bit format: 32-bit) linear pointers */
@@ -82,7 +82,7 @@ static void env_read(struct x87_ctx *c, uint32_t w[7])
 /* Loads an image read by env_read into c->f (tags retagged by the caller). */
 static void env_apply(struct x87_ctx *c, const uint32_t w[7])
 {
-    struct fpu_state *f = &c->f;
+    struct fpu_state *f = c->f;
     f->fcw = (uint16_t)((w[0] & FCW_WRITABLE) | FCW_ONES);
     f->fsw = (uint16_t)w[1];
     f->ftw = (uint16_t)w[2];
@@ -109,8 +109,8 @@ void x87_fstenv(struct x87_ctx *c)
     env_build(c, w);
     x86_check_access(c->cpu, c->seg, c->ea, env_size(c), true);
     env_write(c, w);
-    c->f.fcw |= FSW_EXC;
-    x87_update_es(&c->f);
+    c->f->fcw |= FSW_EXC;
+    x87_update_es(c->f);
 }
 
 void x87_fldenv(struct x87_ctx *c)
@@ -118,8 +118,8 @@ void x87_fldenv(struct x87_ctx *c)
     uint32_t w[7];
     env_read(c, w);
     env_apply(c, w);
-    x87_retag(&c->f);
-    x87_update_es(&c->f);
+    x87_retag(c->f);
+    x87_update_es(c->f);
 }
 
 /* FNSAVE: environment then ST(0)..ST(7) in stack order, then FNINIT. */
@@ -131,16 +131,16 @@ void x87_fsave(struct x87_ctx *c)
     x86_check_access(c->cpu, c->seg, c->ea, n + 80, true);
     env_write(c, w);
     for (unsigned i = 0; i < 8; i++) {
-        x87_f80 v = x87_get(&c->f, i);
+        x87_f80 v = x87_get(c->f, i);
         x86_write64(c->cpu, c->seg, c->ea + n + 10 * i, v.m);
         x86_write16(c->cpu, c->seg, c->ea + n + 10 * i + 8, v.se);
     }
-    c->f.fcw = 0x037F;
-    c->f.fsw = 0;
-    c->f.ftw = 0xFFFF;
-    c->f.fop = 0;
-    c->f.fip = c->f.fdp = 0;
-    c->f.fcs = c->f.fds = 0;
+    c->f->fcw = 0x037F;
+    c->f->fsw = 0;
+    c->f->ftw = 0xFFFF;
+    c->f->fop = 0;
+    c->f->fip = c->f->fdp = 0;
+    c->f->fcs = c->f->fds = 0;
 }
 
 void x87_frstor(struct x87_ctx *c)
@@ -156,9 +156,9 @@ void x87_frstor(struct x87_ctx *c)
     }
     env_apply(c, w);
     for (unsigned i = 0; i < 8; i++)
-        memcpy(c->f.st[(x87_top(&c->f) + i) & 7], &r[i], 10);
-    x87_retag(&c->f);
-    x87_update_es(&c->f);
+        memcpy(c->f->st[(x87_top(c->f) + i) & 7], &r[i], 10);
+    x87_retag(c->f);
+    x87_update_es(c->f);
 }
 
 /* #NM, then #GP(0) for an operand not 16-byte aligned (SDM Vol. 2 FXSAVE/FXRSTOR). */

@@ -55,23 +55,23 @@ static void load(struct x87_ctx *c, enum fmt f)
     struct x87_host h;
     memset(&h, 0, sizeof(h));
     mem_read(c, f, h.mem);
-    if (!x87_is_empty(&c->f, 7)) {
-        if (x87_overflow(&c->f))
-            x87_push(&c->f, x87_indefinite);
+    if (!x87_is_empty(c->f, 7)) {
+        if (x87_overflow(c->f))
+            x87_push(c->f, x87_indefinite);
         return;
     }
     if (f == F_F80) {
         memcpy(&h.r0, h.mem, 10);
-        c->f.fsw &= (uint16_t)~FSW_C1;
+        c->f->fsw &= (uint16_t)~FSW_C1;
     } else {
         /* Only an unmasked IE (SNaN source) suppresses the load: with DE unmasked a real
          * x87 still pushes the normalized value and just flags DE (measured). */
-        uint16_t sw = x87_host_run(&h, load_hop[f], c->f.fcw, c->f.fsw);
-        if (x87_signal(&c->f, sw & FSW_EXC) & FSW_IE)
+        uint16_t sw = x87_host_run(&h, load_hop[f], c->f->fcw, c->f->fsw);
+        x87_set_cc(c->f, sw);
+        if (x87_signal(c->f, sw & FSW_EXC) & FSW_IE)
             return;
-        x87_set_cc(&c->f, sw);
     }
-    x87_push(&c->f, h.r0);
+    x87_push(c->f, h.r0);
 }
 
 /* A denormal in the destination format (m32/m64): a tiny result. */
@@ -96,46 +96,48 @@ static void store(struct x87_ctx *c, enum fmt f, bool pop)
 {
     struct x87_host h;
     memset(&h, 0, sizeof(h));
-    if (x87_is_empty(&c->f, 0)) {
-        if (!x87_underflow(&c->f))
+    if (x87_is_empty(c->f, 0)) {
+        if (!x87_underflow(c->f))
             return;
         h.a = x87_indefinite;   /* masked: the indefinite of the destination format */
         if (f == F_F80)
             memcpy(h.mem, &h.a, 10);
         else
-            x87_host_run(&h, store_hop[f], c->f.fcw, c->f.fsw);
+            x87_host_run(&h, store_hop[f], c->f->fcw, c->f->fsw);
         mem_write(c, f, h.mem);
         if (pop)
-            x87_pop(&c->f);
+            x87_pop(c->f);
         return;
     }
-    h.a = x87_get(&c->f, 0);
+    h.a = x87_get(c->f, 0);
     uint16_t sw = 0;
     if (f == F_F80)
         memcpy(h.mem, &h.a, 10);
     else
-        sw = x87_host_run(&h, store_hop[f], c->f.fcw, c->f.fsw);
-    unsigned exc = sw & FSW_EXC, unm = exc & ~c->f.fcw;
-    if (!(c->f.fcw & FSW_UE) && !(unm & (FSW_IE | FSW_DE | FSW_ZE)) && tiny_in_format(f, h.mem)) {
+        sw = x87_host_run(&h, store_hop[f], c->f->fcw, c->f->fsw);
+    unsigned exc = sw & FSW_EXC, unm = exc & ~c->f->fcw;
+    if (!(c->f->fcw & FSW_UE) && !(unm & (FSW_IE | FSW_DE | FSW_ZE)) && tiny_in_format(f, h.mem)) {
         exc |= FSW_UE;   /* unmasked underflow is signalled for exact tiny results too */
         unm |= FSW_UE;
     }
     if (unm & (FSW_IE | FSW_DE | FSW_ZE)) {
-        x87_signal(&c->f, exc & (FSW_IE | FSW_DE | FSW_ZE));
+        x87_set_cc(c->f, sw & ~FSW_C1);   /* suppressed: codes change, C1 = 0 (measured) */
+        x87_signal(c->f, exc & (FSW_IE | FSW_DE | FSW_ZE));
         return;
     }
-    if (unm & (FSW_OE | FSW_UE)) {   /* nothing stored, and no PE reported (measured) */
-        x87_signal(&c->f, exc & ~FSW_PE);
+    if (unm & (FSW_OE | FSW_UE)) {   /* nothing stored, no PE, C1 = 0 (measured) */
+        c->f->fsw &= (uint16_t)~FSW_C1;
+        x87_signal(c->f, exc & ~FSW_PE);
         return;
     }
     mem_write(c, f, h.mem);
     if (f == F_F80)
-        c->f.fsw &= (uint16_t)~FSW_C1;
+        c->f->fsw &= (uint16_t)~FSW_C1;
     else
-        x87_set_cc(&c->f, sw);
-    x87_signal(&c->f, exc);
+        x87_set_cc(c->f, sw);
+    x87_signal(c->f, exc);
     if (pop)
-        x87_pop(&c->f);
+        x87_pop(c->f);
 }
 
 /* Memory forms of D9 /0 /2 /3, DB /0 /2 /3 /5 /7, DD /0 /2 /3, DF /0 /2-/7. */
@@ -158,52 +160,52 @@ void x87_load_store(struct x87_ctx *c)
 /* FLD ST(i): pushes a copy; no exceptions but stack faults. */
 void x87_fld_reg(struct x87_ctx *c, unsigned i)
 {
-    x87_f80 v = x87_get(&c->f, i);
-    if (x87_is_empty(&c->f, i)) {
-        if (!x87_underflow(&c->f))
+    x87_f80 v = x87_get(c->f, i);
+    if (x87_is_empty(c->f, i)) {
+        if (!x87_underflow(c->f))
             return;
         v = x87_indefinite;
     }
-    if (!x87_is_empty(&c->f, 7)) {
-        if (x87_overflow(&c->f))
-            x87_push(&c->f, x87_indefinite);
+    if (!x87_is_empty(c->f, 7)) {
+        if (x87_overflow(c->f))
+            x87_push(c->f, x87_indefinite);
         return;
     }
-    c->f.fsw &= (uint16_t)~FSW_C1;
-    x87_push(&c->f, v);
+    c->f->fsw &= (uint16_t)~FSW_C1;
+    x87_push(c->f, v);
 }
 
 /* FST/FSTP ST(i) (and the FSTP1/8/9 aliases): a plain copy, no conversion. */
 void x87_fst_reg(struct x87_ctx *c, unsigned i, bool pop)
 {
-    x87_f80 v = x87_get(&c->f, 0);
-    if (x87_is_empty(&c->f, 0)) {
-        if (!x87_underflow(&c->f))
+    x87_f80 v = x87_get(c->f, 0);
+    if (x87_is_empty(c->f, 0)) {
+        if (!x87_underflow(c->f))
             return;
         v = x87_indefinite;
     } else {
-        c->f.fsw &= (uint16_t)~FSW_C1;
+        c->f->fsw &= (uint16_t)~FSW_C1;
     }
-    x87_set(&c->f, i, v);
+    x87_set(c->f, i, v);
     if (pop)
-        x87_pop(&c->f);
+        x87_pop(c->f);
 }
 
 /* FXCH ST(i): an empty operand is an underflow; masked, it reads as indefinite. */
 void x87_fxch(struct x87_ctx *c, unsigned i)
 {
-    x87_f80 a = x87_get(&c->f, 0), b = x87_get(&c->f, i);
-    bool ea = x87_is_empty(&c->f, 0), eb = x87_is_empty(&c->f, i);
+    x87_f80 a = x87_get(c->f, 0), b = x87_get(c->f, i);
+    bool ea = x87_is_empty(c->f, 0), eb = x87_is_empty(c->f, i);
     if (ea || eb) {
-        if (!x87_underflow(&c->f))
+        if (!x87_underflow(c->f))
             return;
         if (ea) a = x87_indefinite;
         if (eb) b = x87_indefinite;
     } else {
-        c->f.fsw &= (uint16_t)~FSW_C1;
+        c->f->fsw &= (uint16_t)~FSW_C1;
     }
-    x87_set(&c->f, 0, b);
-    x87_set(&c->f, i, a);
+    x87_set(c->f, 0, b);
+    x87_set(c->f, i, a);
 }
 
 /* D9 D8+i: documented nowhere by Intel, known as FSTPNCE (store and pop, no check for
@@ -211,10 +213,10 @@ void x87_fxch(struct x87_ctx *c, unsigned i)
  * behaviour measured on a real x87. */
 void x87_fstpnce(struct x87_ctx *c, unsigned i)
 {
-    bool empty = x87_is_empty(&c->f, 0);
-    x87_set(&c->f, i, x87_get(&c->f, 0));
+    bool empty = x87_is_empty(c->f, 0);
+    x87_set(c->f, i, x87_get(c->f, 0));
     if (empty)
-        x87_free(&c->f, i);
-    c->f.fsw &= (uint16_t)~FSW_C1;
-    x87_pop(&c->f);
+        x87_free(c->f, i);
+    c->f->fsw &= (uint16_t)~FSW_C1;
+    x87_pop(c->f);
 }

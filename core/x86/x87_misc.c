@@ -16,16 +16,22 @@ static bool is_tiny(x87_f80 r)
 static bool misc_result(struct x87_ctx *c, int hop, struct x87_host *h, uint16_t sw,
                         x87_f80 *r, unsigned n)
 {
-    unsigned exc = sw & FSW_EXC, unm = exc & ~c->f.fcw & FSW_EXC;
+    unsigned exc = sw & FSW_EXC, unm = exc & ~c->f->fcw & FSW_EXC;
     bool tiny = false;
     for (unsigned k = 0; k < n; k++)
         tiny |= is_tiny(r[k]);
-    if (!(c->f.fcw & FSW_UE) && !(unm & (FSW_IE | FSW_DE | FSW_ZE)) && tiny) {
+    if (!(c->f->fcw & FSW_UE) && !(unm & (FSW_IE | FSW_DE | FSW_ZE)) && tiny) {
         exc |= FSW_UE;   /* unmasked underflow is signalled for exact tiny results too */
         unm |= FSW_UE;
     }
     if (unm & (FSW_IE | FSW_DE | FSW_ZE)) {
-        x87_signal(&c->f, exc & (FSW_IE | FSW_DE | FSW_ZE));
+        /* suppressed: the codes change as in the masked case with C1 = 0, except that
+         * FPREM/FPREM1 only clear C1 and C2, leaving C0 and C3 (measured) */
+        if (hop == HOP_PREM || hop == HOP_PREM1)
+            c->f->fsw &= (uint16_t)~(FSW_C1 | FSW_C2);
+        else
+            x87_set_cc(c->f, sw & ~FSW_C1);
+        x87_signal(c->f, exc & (FSW_IE | FSW_DE | FSW_ZE));
         return false;
     }
     if ((unm & (FSW_OE | FSW_UE)) && hop == HOP_SCALE) {
@@ -41,7 +47,7 @@ static bool misc_result(struct x87_ctx *c, int hop, struct x87_host *h, uint16_t
         memcpy(t.mem, &k, 4);
         x87_host_run(&t, HOP_ARITH(HK_I32, HA_ADD), 0x037F, 0);
         s.b = t.r0;
-        sw = x87_host_run(&s, HOP_SCALE, c->f.fcw, c->f.fsw);
+        sw = x87_host_run(&s, HOP_SCALE, c->f->fcw, c->f->fsw);
         r[0] = s.r0;
         exc = (exc & FSW_DE) | (sw & FSW_EXC) | (over ? FSW_OE : FSW_UE);
         if (sw & (FSW_OE | FSW_UE)) {
@@ -59,7 +65,7 @@ static bool misc_result(struct x87_ctx *c, int hop, struct x87_host *h, uint16_t
         bool over = (unm & FSW_OE) != 0;
         struct x87_host s = *h;
         s.b = x87_scale(h->b, over ? -24576 : 24576);
-        sw = x87_host_run(&s, hop, c->f.fcw, c->f.fsw);
+        sw = x87_host_run(&s, hop, c->f->fcw, c->f->fsw);
         r[0] = s.r0;
         exc = (exc & FSW_DE) | (sw & FSW_EXC) | (over ? FSW_OE : FSW_UE);
     } else if (unm & FSW_UE) {
@@ -67,8 +73,8 @@ static bool misc_result(struct x87_ctx *c, int hop, struct x87_host *h, uint16_t
             if (is_tiny(r[k]))
                 r[k] = x87_scale(r[k], 24576);
     }
-    x87_set_cc(&c->f, sw);
-    x87_signal(&c->f, exc);
+    x87_set_cc(c->f, sw);
+    x87_signal(c->f, exc);
     return true;
 }
 
@@ -78,20 +84,23 @@ static void unary_to_st0(struct x87_ctx *c, int hop, bool two)
 {
     struct x87_host h;
     memset(&h, 0, sizeof(h));
-    if (x87_is_empty(&c->f, 0) || (two && x87_is_empty(&c->f, 1))) {
-        if (x87_underflow(&c->f))
-            x87_set(&c->f, 0, x87_indefinite);
+    if (x87_is_empty(c->f, 0) || (two && x87_is_empty(c->f, 1))) {
+        /* C2 (incomplete reduction / out of range) reads 0 after a stack fault */
+        if (hop == HOP_SIN || hop == HOP_COS || hop == HOP_PREM || hop == HOP_PREM1)
+            c->f->fsw &= (uint16_t)~FSW_C2;
+        if (x87_underflow(c->f))
+            x87_set(c->f, 0, x87_indefinite);
         return;
     }
-    h.a = x87_get(&c->f, 0);
+    h.a = x87_get(c->f, 0);
     if (two)
-        h.b = x87_get(&c->f, 1);
-    uint16_t sw = x87_host_run(&h, hop, c->f.fcw, c->f.fsw);
+        h.b = x87_get(c->f, 1);
+    uint16_t sw = x87_host_run(&h, hop, c->f->fcw, c->f->fsw);
     if (hop == HOP_CHS || hop == HOP_ABS) {   /* sign operations raise nothing */
-        x87_set_cc(&c->f, sw);
-        x87_set(&c->f, 0, h.r0);
+        x87_set_cc(c->f, sw);
+        x87_set(c->f, 0, h.r0);
     } else if (misc_result(c, hop, &h, sw, &h.r0, 1)) {
-        x87_set(&c->f, 0, h.r0);
+        x87_set(c->f, 0, h.r0);
     }
 }
 
@@ -100,19 +109,19 @@ static void binary_pop(struct x87_ctx *c, int hop)
 {
     struct x87_host h;
     memset(&h, 0, sizeof(h));
-    if (x87_is_empty(&c->f, 0) || x87_is_empty(&c->f, 1)) {
-        if (!x87_underflow(&c->f))
+    if (x87_is_empty(c->f, 0) || x87_is_empty(c->f, 1)) {
+        if (!x87_underflow(c->f))
             return;
-        x87_set(&c->f, 1, x87_indefinite);
+        x87_set(c->f, 1, x87_indefinite);
     } else {
-        h.a = x87_get(&c->f, 0);
-        h.b = x87_get(&c->f, 1);
-        uint16_t sw = x87_host_run(&h, hop, c->f.fcw, c->f.fsw);
+        h.a = x87_get(c->f, 0);
+        h.b = x87_get(c->f, 1);
+        uint16_t sw = x87_host_run(&h, hop, c->f->fcw, c->f->fsw);
         if (!misc_result(c, hop, &h, sw, &h.r0, 1))
             return;
-        x87_set(&c->f, 1, h.r0);
+        x87_set(c->f, 1, h.r0);
     }
-    x87_pop(&c->f);
+    x87_pop(c->f);
 }
 
 /* FPTAN, FSINCOS, FXTRACT: ST(0) is replaced and a second value pushed. Out of range
@@ -121,58 +130,60 @@ static void unary_push(struct x87_ctx *c, int hop)
 {
     struct x87_host h;
     memset(&h, 0, sizeof(h));
-    bool under = x87_is_empty(&c->f, 0), over = !x87_is_empty(&c->f, 7);
+    bool under = x87_is_empty(c->f, 0), over = !x87_is_empty(c->f, 7);
     if (under || over) {
-        if (!(under ? x87_underflow(&c->f) : x87_overflow(&c->f)))
+        if (hop != HOP_XTRACT)
+            c->f->fsw &= (uint16_t)~FSW_C2;
+        if (!(under ? x87_underflow(c->f) : x87_overflow(c->f)))
             return;
-        x87_set(&c->f, 0, x87_indefinite);
-        x87_push(&c->f, x87_indefinite);
+        x87_set(c->f, 0, x87_indefinite);
+        x87_push(c->f, x87_indefinite);
         return;
     }
-    h.a = x87_get(&c->f, 0);
-    uint16_t sw = x87_host_run(&h, hop, c->f.fcw, c->f.fsw);
+    h.a = x87_get(c->f, 0);
+    uint16_t sw = x87_host_run(&h, hop, c->f->fcw, c->f->fsw);
     x87_f80 r[2] = { h.r0, h.r1 };
     bool out_of_range = hop != HOP_XTRACT && (sw & FSW_C2);
     if (!misc_result(c, hop, &h, sw, r, out_of_range ? 0 : 2) || out_of_range)
         return;
     h.r0 = r[0];
     h.r1 = r[1];
-    x87_set(&c->f, 0, h.r1);
-    x87_push(&c->f, h.r0);
+    x87_set(c->f, 0, h.r1);
+    x87_push(c->f, h.r0);
 }
 
 static void load_const(struct x87_ctx *c, int hop)
 {
     struct x87_host h;
     memset(&h, 0, sizeof(h));
-    if (!x87_is_empty(&c->f, 7)) {
-        if (x87_overflow(&c->f))
-            x87_push(&c->f, x87_indefinite);
+    if (!x87_is_empty(c->f, 7)) {
+        if (x87_overflow(c->f))
+            x87_push(c->f, x87_indefinite);
         return;
     }
-    x87_host_run(&h, hop, c->f.fcw, c->f.fsw);
-    c->f.fsw &= (uint16_t)~FSW_C1;
-    x87_push(&c->f, h.r0);
+    x87_host_run(&h, hop, c->f->fcw, c->f->fsw);
+    c->f->fsw &= (uint16_t)~FSW_C1;
+    x87_push(c->f, h.r0);
 }
 
 static void ftst_fxam(struct x87_ctx *c, bool xam)
 {
     struct x87_host h;
     memset(&h, 0, sizeof(h));
-    h.a = x87_get(&c->f, 0);
-    if (x87_is_empty(&c->f, 0)) {
+    h.a = x87_get(c->f, 0);
+    if (x87_is_empty(c->f, 0)) {
         if (xam) {   /* class "empty": C3 = 1, C0 = 1; C1 still reports the sign bit */
-            x87_set_cc(&c->f, FSW_C3 | FSW_C0 | ((h.a.se & 0x8000) ? FSW_C1 : 0));
+            x87_set_cc(c->f, FSW_C3 | FSW_C0 | ((h.a.se & 0x8000) ? FSW_C1 : 0));
         } else {   /* like FCOM: unordered even when the exception is unmasked */
-            x87_underflow(&c->f);
-            x87_set_cc(&c->f, FSW_C3 | FSW_C2 | FSW_C0);
+            x87_underflow(c->f);
+            x87_set_cc(c->f, FSW_C3 | FSW_C2 | FSW_C0);
         }
         return;
     }
-    uint16_t sw = x87_host_run(&h, xam ? HOP_XAM : HOP_TST, c->f.fcw, c->f.fsw);
-    x87_set_cc(&c->f, sw);
-    if (!x87_apply(&c->f, sw))
-        x87_set_cc(&c->f, sw);
+    uint16_t sw = x87_host_run(&h, xam ? HOP_XAM : HOP_TST, c->f->fcw, c->f->fsw);
+    x87_set_cc(c->f, sw);
+    if (!x87_apply(c->f, sw))
+        x87_set_cc(c->f, sw);
 }
 
 /* D9 E0..FF; the decoder has already rejected E2 E3 E6 E7 EF. */
@@ -197,12 +208,12 @@ void x87_misc_d9(struct x87_ctx *c)
     case 0xF4: unary_push(c, HOP_XTRACT); break;
     case 0xF5: unary_to_st0(c, HOP_PREM1, true); break;
     case 0xF6:
-        x87_set_top(&c->f, x87_top(&c->f) - 1);
-        c->f.fsw &= (uint16_t)~FSW_C1;
+        x87_set_top(c->f, x87_top(c->f) - 1);
+        c->f->fsw &= (uint16_t)~FSW_C1;
         break;
     case 0xF7:
-        x87_set_top(&c->f, x87_top(&c->f) + 1);
-        c->f.fsw &= (uint16_t)~FSW_C1;
+        x87_set_top(c->f, x87_top(c->f) + 1);
+        c->f->fsw &= (uint16_t)~FSW_C1;
         break;
     case 0xF8: unary_to_st0(c, HOP_PREM, true); break;
     case 0xF9: binary_pop(c, HOP_YL2XP1); break;

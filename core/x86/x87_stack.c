@@ -133,11 +133,13 @@ bool x87_overflow(struct fpu_state *f)
 bool x87_apply(struct fpu_state *f, uint16_t sw)
 {
     unsigned exc = sw & FSW_EXC;
+    x87_set_cc(f, sw);
     if (exc & ~f->fcw & (FSW_IE | FSW_DE | FSW_ZE)) {
+        /* suppressed result: the codes still change, but C1 = 0 (measured) */
+        f->fsw &= (uint16_t)~FSW_C1;
         x87_signal(f, exc & (FSW_IE | FSW_DE | FSW_ZE));
         return false;
     }
-    x87_set_cc(f, sw);
     x87_signal(f, exc);
     return true;
 }

@@ -91,18 +91,18 @@ static void exec_mem(struct x87_ctx *c)
         switch (reg) {
         case 4: x87_fldenv(c); return;
         case 5:
-            c->f.fcw = (uint16_t)((x86_read16(c->cpu, c->seg, c->ea) & FCW_WRITABLE) | FCW_ONES);
-            x87_update_es(&c->f);
+            c->f->fcw = (uint16_t)((x86_read16(c->cpu, c->seg, c->ea) & FCW_WRITABLE) | FCW_ONES);
+            x87_update_es(c->f);
             return;
         case 6: x87_fstenv(c); return;
-        case 7: x86_write16(c->cpu, c->seg, c->ea, c->f.fcw); return;
+        case 7: x86_write16(c->cpu, c->seg, c->ea, c->f->fcw); return;
         default: x87_load_store(c); return;
         }
     case 0xDD:
         switch (reg) {
         case 4: x87_frstor(c); return;
         case 6: x87_fsave(c); return;
-        case 7: x86_write16(c->cpu, c->seg, c->ea, c->f.fsw); return;
+        case 7: x86_write16(c->cpu, c->seg, c->ea, c->f->fsw); return;
         default: x87_load_store(c); return;
         }
     default:
@@ -137,14 +137,14 @@ static void exec_reg(struct x87_ctx *c)
             x87_fcmov(c);
         } else if (reg == 4) {
             if (c->modrm == 0xE2) {                 /* FNCLEX */
-                c->f.fsw &= (uint16_t)~(FSW_EXC | FSW_SF | FSW_ES | FSW_B);
+                c->f->fsw &= (uint16_t)~(FSW_EXC | FSW_SF | FSW_ES | FSW_B);
             } else if (c->modrm == 0xE3) {          /* FNINIT */
-                c->f.fcw = 0x037F;
-                c->f.fsw = 0;
-                c->f.ftw = 0xFFFF;
-                c->f.fop = 0;
-                c->f.fip = c->f.fdp = 0;
-                c->f.fcs = c->f.fds = 0;
+                c->f->fcw = 0x037F;
+                c->f->fsw = 0;
+                c->f->ftw = 0xFFFF;
+                c->f->fop = 0;
+                c->f->fip = c->f->fdp = 0;
+                c->f->fcs = c->f->fds = 0;
             }                                       /* E0 FENI, E1 FDISI, E4 FSETPM: no-ops */
         } else {
             x87_comi(c, rm, reg == 5, false);       /* E8 FUCOMI, F0 FCOMI */
@@ -152,7 +152,10 @@ static void exec_reg(struct x87_ctx *c)
         return;
     case 0xDD:
         switch (reg) {
-        case 0: x87_free(&c->f, rm); return;        /* FFREE */
+        case 0:                                     /* FFREE: clears C1 (measured) */
+            x87_free(c->f, rm);
+            c->f->fsw &= (uint16_t)~FSW_C1;
+            return;
         case 1: x87_fxch(c, rm); return;            /* FXCH4 alias */
         case 2: x87_fst_reg(c, rm, false); return;
         case 3: x87_fst_reg(c, rm, true); return;
@@ -161,10 +164,14 @@ static void exec_reg(struct x87_ctx *c)
         }
     default: /* 0xDF */
         switch (reg) {
-        case 0: x87_free(&c->f, rm); x87_pop(&c->f); return;   /* FFREEP */
+        case 0:                                                 /* FFREEP */
+            x87_free(c->f, rm);
+            x87_pop(c->f);
+            c->f->fsw &= (uint16_t)~FSW_C1;
+            return;
         case 1: x87_fxch(c, rm); return;                        /* FXCH7 alias */
         case 2: case 3: x87_fst_reg(c, rm, true); return;       /* FSTP8/FSTP9 aliases */
-        case 4: c->cpu->s.gpr[R_EAX] = (c->cpu->s.gpr[R_EAX] & 0xFFFF0000u) | c->f.fsw; return;
+        case 4: c->cpu->s.gpr[R_EAX] = (c->cpu->s.gpr[R_EAX] & 0xFFFF0000u) | c->f->fsw; return;
         default: x87_comi(c, rm, reg == 5, true); return;       /* FUCOMIP, FCOMIP */
         }
     }
@@ -180,8 +187,13 @@ void x87_execute(struct x86_cpu *cpu, uint8_t opcode, uint8_t modrm, int seg, ui
     if (!x87_nowait(opcode, modrm))
         check_pending(cpu);
 
-    struct x87_ctx c = { .cpu = cpu, .f = cpu->s.fpu, .opcode = opcode, .modrm = modrm,
+    struct fpu_state copy;
+    struct x87_ctx c = { .cpu = cpu, .f = &cpu->s.fpu, .opcode = opcode, .modrm = modrm,
                          .seg = seg, .ea = ea, .o32 = o32 };
+    if (modrm < 0xC0) {
+        memcpy(&copy, &cpu->s.fpu, X87_STATE_BYTES);
+        c.f = &copy;
+    }
     if (modrm < 0xC0)
         exec_mem(&c);
     else
@@ -189,13 +201,14 @@ void x87_execute(struct x86_cpu *cpu, uint8_t opcode, uint8_t modrm, int seg, ui
     /* Last non-control instruction: FIP/FCS, FOP, and FDP/FDS for memory operands
      * (SDM Vol. 1 §8.1.8-8.1.9). */
     if (!x87_control(opcode, modrm)) {
-        c.f.fip = cpu->insn_eip;
-        c.f.fcs = cpu->s.seg[S_CS].sel;
-        c.f.fop = (uint16_t)(((opcode & 7u) << 8) | modrm);
+        c.f->fip = cpu->insn_eip;
+        c.f->fcs = cpu->s.seg[S_CS].sel;
+        c.f->fop = (uint16_t)(((opcode & 7u) << 8) | modrm);
         if (modrm < 0xC0) {
-            c.f.fdp = ea;
-            c.f.fds = cpu->s.seg[seg].sel;
+            c.f->fdp = ea;
+            c.f->fds = cpu->s.seg[seg].sel;
         }
     }
-    cpu->s.fpu = c.f;
+    if (c.f != &cpu->s.fpu)
+        memcpy(&cpu->s.fpu, c.f, X87_STATE_BYTES);
 }

@@ -68,11 +68,15 @@ Test(pit, mode2_rate_generator_interrupts_every_period)
     out8(0x40, 1193 & 0xff);
     out8(0x40, 1193 >> 8);
     cr_assert_eq(rises, 0);
-    /* The timer is armed for the one-tick low pulse before the period ends. */
-    cr_assert_eq(vclock_next_deadline(&clk), tick_ns(1192));
+    /* One timer event per period, at the rising edge that ends the one-clock low pulse. */
+    cr_assert_eq(vclock_next_deadline(&clk), tick_ns(1193));
     run_until(tick_ns(1193) - 1, 5000);
     cr_assert_eq(rises, 0);
-    cr_assert_eq(level, 0);           /* in the low pulse */
+    cr_assert_eq(changes, 0);         /* the IRQ line gets the pulse at the edge */
+    /* OUT itself, as status read-back shows it, is low during the last clock. */
+    set_time(tick_ns(1192));
+    out8(0x43, 0xe2);
+    cr_assert_eq(in8(0x40) & 0x80, 0x00);
     set_time(tick_ns(1193));
     cr_assert_eq(rises, 1);
     cr_assert_eq(level, 1);
@@ -132,10 +136,14 @@ Test(pit, mode4_software_strobe_is_one_tick_low)
     out8(0x40, 0);
     cr_assert_eq(level, 1);
     set_time(tick_ns(50));
-    cr_assert_eq(level, 0);
+    out8(0x43, 0xe2);
+    cr_assert_eq(in8(0x40) & 0x80, 0x00);   /* OUT low for the terminal-count clock */
+    cr_assert_eq(rises, 0);
     set_time(tick_ns(51));
+    out8(0x43, 0xe2);
+    cr_assert_eq(in8(0x40) & 0x80, 0x80);
     cr_assert_eq(level, 1);
-    cr_assert_eq(rises, 1);
+    cr_assert_eq(rises, 1);           /* the strobe reached the IRQ line as one edge */
     cr_assert_eq(vclock_next_deadline(&clk), UINT64_MAX);
 }
 

@@ -110,7 +110,7 @@ struct native_out {
 
 /* Data area of the generated code page. */
 enum { D_CW = 0, D_VALS = 16, D_MEM = 176, D_SAVE = 192, D_RAXIN = 304, D_FLIN = 312,
-       D_RAXOUT = 320, D_FLOUT = 328, D_HOSTCW = 336, D_END = 344 };
+       D_RAXOUT = 320, D_FLOUT = 328, D_HOSTCW = 336, D_ENV = 344, D_CC = 376, D_END = 384 };
 
 static uint8_t *native_page;
 
@@ -129,7 +129,7 @@ static inline void emit_rip(uint8_t **p, const uint8_t *pre, unsigned n, unsigne
  * tested one, so an unmasked exception stays pending as on a guest and never traps here. */
 static inline void native_run(uint8_t op, uint8_t modrm, uint16_t cw, unsigned n,
                               const x87_f80 *vals, const uint8_t mem[16], uint32_t flags,
-                              struct native_out *o)
+                              uint16_t cc, struct native_out *o)
 {
     if (!native_page) {
         native_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -143,6 +143,8 @@ static inline void native_run(uint8_t op, uint8_t modrm, uint16_t cw, unsigned n
     for (unsigned k = 0; k < n; k++)
         memcpy(d + D_VALS + 16 * k, &vals[k], 10);
     memcpy(d + D_MEM, mem, 16);
+    uint32_t cc32 = cc;
+    memcpy(d + D_CC, &cc32, 4);
     uint64_t rax = 0x1111222233334444ull, fl = flags | 2;
     memcpy(d + D_RAXIN, &rax, 8);
     memcpy(d + D_FLIN, &fl, 8);
@@ -158,6 +160,11 @@ static inline void native_run(uint8_t op, uint8_t modrm, uint16_t cw, unsigned n
     emit_rip(&p, (const uint8_t[]){ 0xD9, 0x2D }, 2, D_CW);            /* fldcw */
     for (unsigned k = n; k-- > 0;)
         emit_rip(&p, (const uint8_t[]){ 0xDB, 0x2D }, 2, D_VALS + 16 * k);   /* fld m80 */
+    /* preset condition codes: FNSTENV, OR them into the FSW image, FLDENV */
+    emit_rip(&p, (const uint8_t[]){ 0xD9, 0x35 }, 2, D_ENV);
+    emit_rip(&p, (const uint8_t[]){ 0x8B, 0x05 }, 2, D_CC);            /* mov eax, [cc] */
+    emit_rip(&p, (const uint8_t[]){ 0x66, 0x09, 0x05 }, 3, D_ENV + 4); /* or [fsw], ax */
+    emit_rip(&p, (const uint8_t[]){ 0xD9, 0x25 }, 2, D_ENV);
     emit_rip(&p, (const uint8_t[]){ 0x48, 0x8B, 0x05 }, 3, D_FLIN);    /* mov rax, [flin] */
     *p++ = 0x50; *p++ = 0x9D;                                          /* push rax; popfq */
     emit_rip(&p, (const uint8_t[]){ 0x48, 0x8B, 0x05 }, 3, D_RAXIN);   /* mov rax, [raxin] */
@@ -195,7 +202,11 @@ static inline void check_same(uint8_t op, uint8_t modrm, uint16_t cw, unsigned n
     char what[96];
     snprintf(what, sizeof(what), "%02X %02X cw=%04X n=%u st0=%04X:%016llX", op, modrm, cw, n,
              n ? vals[0].se : 0, n ? (unsigned long long)vals[0].m : 0ull);
-    native_run(op, modrm, cw, n, vals, mem, flags, &o);
+    /* start from condition codes that vary with the operand, so that codes an
+     * instruction leaves alone are checked too */
+    uint16_t cc = n ? (uint16_t)((((vals[0].m >> 3) ^ vals[0].se) & 0x0700) |
+                                 ((vals[0].m << 8) & 0x4000)) : 0x4500;
+    native_run(op, modrm, cw, n, vals, mem, flags, cc, &o);
 
     cpu_setup();
     memcpy(gmem + 0x40, &cw, 2);
@@ -204,6 +215,7 @@ static inline void check_same(uint8_t op, uint8_t modrm, uint16_t cw, unsigned n
         memcpy(gmem + 0x50, &vals[k], 10);
         cr_assert_eq(run_insn(0xDB, 0x2D, 0x50, true), -1);            /* FLD m80 */
     }
+    tcpu.s.fpu.fsw |= cc;
     memcpy(gmem + T_EA, mem, 16);
     t_eflags = flags | 2;
     tcpu.s.gpr[R_EAX] = 0x33334444u;
