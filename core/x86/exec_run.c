@@ -76,6 +76,7 @@ void exec_retire_fault(struct x86_cpu *cpu)
     ex->prev_block = NULL;
     cpu->s.eip = cpu->insn_eip;
     cpu->s.intr_shadow = 0;
+    ex->db_hits = 0;
     ex->attention = 1;
     flags_materialize(cpu);
 }
