@@ -45,8 +45,8 @@ void sys_desc_set_accessed(struct x86_cpu *cpu, struct sys_desc *d);
 _Noreturn void sys_fault_sel(struct x86_cpu *cpu, int vec, uint32_t sel);
 /* Installs sel/d into segment register seg (no checks). */
 void sys_seg_commit(struct x86_cpu *cpu, int seg, uint16_t sel, const struct sys_desc *d);
-/* Real-mode / v86 style load: base = sel << 4, limit 64 KiB; keeps the attributes semantics
- * of a present, accessed, read/write (CS: execute/read) segment. */
+/* Real-mode / v86 load: base = sel << 4. v86 gets a 64 KiB DPL 3 segment; real mode keeps the
+ * cached limit and attributes (unreal mode) unless the cache was unusable. */
 void sys_seg_real(struct x86_cpu *cpu, int seg, uint16_t sel);
 /* Loads a null selector into a data segment register: unusable until reloaded. */
 void sys_seg_null(struct x86_cpu *cpu, int seg, uint16_t sel);
@@ -76,7 +76,7 @@ void sys_stack_push(struct x86_cpu *cpu, struct sys_stack *st, uint32_t v, bool 
 uint32_t sys_stack_pop(struct x86_cpu *cpu, struct sys_stack *st, bool o32);
 /* Releases n bytes (RET imm16): moves SP up without reading. */
 void sys_stack_skip(struct sys_stack *st, uint32_t n);
-/* Writes the stack pointer back into ESP (SP only for 16-bit stacks). */
+/* Writes the stack pointer back into ESP (for 16-bit stacks st->sp kept the upper half). */
 void sys_stack_store_sp(struct x86_cpu *cpu, const struct sys_stack *st);
 
 /* sys_task.c */
