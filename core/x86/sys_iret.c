@@ -87,9 +87,16 @@ static void iret_task(struct x86_cpu *cpu)
     sys_task_switch(cpu, link, &d, TASK_IRET, X86_NO_ERR);
 }
 
+static void iret_any(struct x86_cpu *cpu, bool o32);
+
 void x86_iret(struct x86_cpu *cpu, bool o32)
 {
-    cpu->s.nmi_masked = 0;          /* IRET ends NMI blocking (§6.7.1) */
+    iret_any(cpu, o32);
+    cpu->s.nmi_masked = 0;          /* a completed IRET ends NMI blocking (§6.7.1) */
+}
+
+static void iret_any(struct x86_cpu *cpu, bool o32)
+{
     if (!cpu->pe) {
         iret_real(cpu, o32);
         return;
