@@ -194,8 +194,10 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
         r->eip = eip;
         r->len = d.zi.length;
         n++;
-        eip = (eip + r->len) & eip_mask;
-        if (d.end || n >= BLOCK_MAX_INSNS || nocache || (page_end - lin) <= r->len)
+        uint32_t next = (eip + r->len) & eip_mask;
+        bool wrapped = next != eip + r->len;    /* 16-bit IP wrapped to 0: a new block */
+        eip = next;
+        if (d.end || n >= BLOCK_MAX_INSNS || nocache || wrapped || (page_end - lin) <= r->len)
             break;
     }
     /* Terminator: falls through to the next block. */

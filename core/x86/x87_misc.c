@@ -10,7 +10,8 @@ static bool is_tiny(x87_f80 r)
 
 /* Applies the guest's masks to the result(s) r[0..n-1] of a D9-group operation. Unmasked
  * underflow delivers the result with its exponent raised by 24576 (SDM Vol. 1 §4.9.1.5);
- * FSCALE is recomputed from a pre-scaled operand, so it is exact for overflow too. For the
+ * FSCALE, FYL2X and FYL2XP1 are recomputed with an adjusted scale or factor, so they are
+ * exact, for overflow too. For the
  * other operations the masked (denormalized) result is rescaled: exact whenever the tiny
  * result was exact (FPREM, FSIN of a denormal), possibly off in the last bits otherwise. */
 static bool misc_result(struct x87_ctx *c, int hop, struct x87_host *h, uint16_t sw,

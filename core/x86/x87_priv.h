@@ -104,8 +104,9 @@ struct x87_host {
     x87_f80 a, b, r0, r1;
     uint8_t mem[10];
 };
-/* Runs op on the host x87 with the guest's PC/RC, every exception masked, and the guest's
- * condition codes preloaded; returns the host FSW right after the operation. */
+/* Runs op on the host x87 with the guest's PC/RC and every exception masked; returns the
+ * host FSW right after the operation, with the condition codes the operation does not
+ * define taken from the guest's fsw. */
 uint16_t x87_host_run(struct x87_host *h, int op, uint16_t fcw, uint16_t fsw);
 
 /* ---- instruction groups ---- */

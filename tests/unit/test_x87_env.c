@@ -269,3 +269,29 @@ Test(x87_env, fxsave_fxrstor_faults)
         x87_fxsave(&tcpu, S_DS, 0x200);
     cr_assert_eq(tcpu.exc_vector, X86_NM);
 }
+
+/* The interpreter's FNSAVE image equals the host's, pointers aside: control, status and
+ * tag words with their reserved halves, and the registers in stack order. */
+Test(x87_env, fnsave_image_matches_host)
+{
+    x87_f80 v[32];
+    unsigned nv = test_values(v);
+    for (unsigned n = 0; n <= 8; n++)
+        for (unsigned a = 0; a + 8 <= nv; a += 5) {
+            struct native_out o;
+            uint8_t mem[16] = { 0 };
+            native_run(0xD9, 0xD0, 0x0A7F, n, v + a, mem, 0, 0x4100, &o);   /* FNOP */
+            cpu_setup();
+            memcpy(gmem + 0x40, &(uint16_t){ 0x0A7F }, 2);
+            cr_assert_eq(run_insn(0xD9, 0x2D, 0x40, true), -1);
+            for (unsigned k = n; k-- > 0;) {
+                memcpy(gmem + 0x50, &v[a + k], 10);
+                cr_assert_eq(run_insn(0xDB, 0x2D, 0x50, true), -1);
+            }
+            tcpu.s.fpu.fsw |= 0x4100;
+            cr_assert_eq(run_insn(0xD9, 0xD0, 0, true), -1);
+            cr_assert_eq(run_insn(0xDD, 0x35, 0x200, true), -1);   /* FNSAVE */
+            cr_expect_eq(memcmp(gmem + 0x200, o.save, 12), 0, "n=%u a=%u: env words", n, a);
+            cr_expect_eq(memcmp(gmem + 0x200 + 28, o.save + 28, 80), 0, "n=%u a=%u: registers", n, a);
+        }
+}

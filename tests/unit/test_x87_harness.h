@@ -106,6 +106,7 @@ struct native_out {
     x87_f80 st[8];          /* in stack order */
     uint8_t mem[16];        /* the memory operand after the instruction */
     uint64_t rax, rflags;
+    uint8_t save[108];      /* the raw FNSAVE image (32-bit protected-mode layout) */
 };
 
 /* Data area of the generated code page. */
@@ -189,6 +190,7 @@ static inline void native_run(uint8_t op, uint8_t modrm, uint16_t cw, unsigned n
     memcpy(o->mem, d + D_MEM, 16);
     memcpy(&o->rax, d + D_RAXOUT, 8);
     memcpy(&o->rflags, d + D_FLOUT, 8);
+    memcpy(o->save, d + D_SAVE, 108);
 }
 
 /* Runs op/modrm on both the interpreter and the host x87 from the same starting state and
