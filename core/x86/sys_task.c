@@ -1,5 +1,7 @@
 /* Hardware task switch through TSS descriptors and task gates, 32-bit and 16-bit TSS
  * (SDM Vol. 3 §7.2-7.4, Table 7-1 for where each check's fault is reported). */
+#include <setjmp.h>
+#include <string.h>
 #include "ringfold/trace.h"
 #include "sys_priv.h"
 
@@ -126,6 +128,37 @@ static void task_load_segments(struct x86_cpu *cpu, const struct tss_image *t)
     }
 }
 
+/* The part of a task switch after the commit point: segment loads, the error code push and the
+ * EIP check. Their faults belong to the new task (§7.3, Table 7-1), so they are caught here and
+ * delivered with the new task's CS:EIP rather than restarting the old instruction. */
+static void task_finish(struct x86_cpu *cpu, const struct tss_image *t, bool new32, uint32_t err)
+{
+    jmp_buf outer;
+    memcpy(outer, cpu->fault_jmp, sizeof(jmp_buf));
+    if (setjmp(cpu->fault_jmp) == 0) {
+        if (cpu->pae)
+            sys_load_pdptes(cpu, cpu->s.cr3);
+        task_load_segments(cpu, t);
+        if (err != X86_NO_ERR) {
+            struct sys_stack st;
+            sys_stack_from_ss(cpu, &st);
+            st.user = false;
+            sys_stack_push(cpu, &st, err, new32);
+            sys_stack_store_sp(cpu, &st);
+        }
+        if (cpu->s.eip > cpu->s.seg[S_CS].limit)
+            x86_raise(cpu, X86_GP, cpu->ev_ext);
+        memcpy(cpu->fault_jmp, outer, sizeof(jmp_buf));
+        return;
+    }
+    memcpy(cpu->fault_jmp, outer, sizeof(jmp_buf));
+    cpu->s.eip = t->eip;
+    x86_update_mode(cpu);
+    /* The event that caused the switch (if any) counts as delivered: this is a new fault. */
+    cpu->delivering = -1;
+    x86_handle_fault(cpu);
+}
+
 void sys_task_switch(struct x86_cpu *cpu, uint16_t tss_sel, struct sys_desc *d, enum sys_task_reason why,
                      uint32_t err)
 {
@@ -163,13 +196,10 @@ void sys_task_switch(struct x86_cpu *cpu, uint16_t tss_sel, struct sys_desc *d, 
     cpu->s.tr.limit = d->limit;
     cpu->s.tr.attr = (uint16_t)(d->attr | 2);
     cpu->s.cr0 |= CR0_TS;
-    if (new32 && (cpu->s.cr0 & CR0_PG)) {
-        if (cpu->pae)
-            sys_load_pdptes(cpu, t.cr3);
+    if (new32) {
         cpu->s.cr3 = t.cr3;
-        x86_tlb_flush(cpu, false);
-    } else if (new32) {
-        cpu->s.cr3 = t.cr3;
+        if (cpu->s.cr0 & CR0_PG)
+            x86_tlb_flush(cpu, false);
     }
     cpu->s.eip = t.eip;
     for (int i = 0; i < GPR_COUNT; i++)
@@ -182,17 +212,7 @@ void sys_task_switch(struct x86_cpu *cpu, uint16_t tss_sel, struct sys_desc *d, 
             cpu->s.seg[i].attr = 0;
     }
     cpu->s.ldtr.sel = t.ldt;
-    task_load_segments(cpu, &t);
-
-    if (err != X86_NO_ERR) {
-        struct sys_stack st;
-        sys_stack_from_ss(cpu, &st);
-        st.user = false;
-        sys_stack_push(cpu, &st, err, new32);
-        sys_stack_store_sp(cpu, &st);
-    }
-    if (cpu->s.eip > cpu->s.seg[S_CS].limit)
-        x86_raise(cpu, X86_GP, cpu->ev_ext);
+    task_finish(cpu, &t, new32, err);
 }
 
 void sys_task_via_gate(struct x86_cpu *cpu, uint16_t tss_sel, enum sys_task_reason why, uint32_t err)

@@ -43,9 +43,10 @@ typedef struct __attribute__((packed)) {
     uint16_t se;
 } x87_f80;
 
-/* One instruction. Memory forms work on a copy of the x87 state that the caller commits
- * only after every memory access that can fault has been done (SDM Vol. 3 §6.5); register
- * forms cannot fault once dispatched and work on the CPU's state directly. */
+/* One instruction. A faulting instruction must leave no partial effect (SDM Vol. 3 §6.5):
+ * forms that store to memory work on a copy of the x87 state committed after their last
+ * write; all other forms do every access that can fault before changing f, and work on
+ * the CPU's state directly. */
 struct x87_ctx {
     struct x86_cpu *cpu;
     struct fpu_state *f;

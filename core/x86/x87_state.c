@@ -190,7 +190,10 @@ void x87_execute(struct x86_cpu *cpu, uint8_t opcode, uint8_t modrm, int seg, ui
     struct fpu_state copy;
     struct x87_ctx c = { .cpu = cpu, .f = &cpu->s.fpu, .opcode = opcode, .modrm = modrm,
                          .seg = seg, .ea = ea, .o32 = o32 };
-    if (modrm < 0xC0) {
+    /* Loads, memory arithmetic, FLDCW, FLDENV and FRSTOR do all their (faultable) reads
+     * before changing anything, so they work in place too; the forms that store (reg 2, 3,
+     * 6, 7 of D9 DB DD DF) work on a copy committed after their last write. */
+    if (modrm < 0xC0 && (opcode & 1) && (modrm & 0x10)) {
         memcpy(&copy, &cpu->s.fpu, X87_STATE_BYTES);
         c.f = &copy;
     }

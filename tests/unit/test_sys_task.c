@@ -97,10 +97,15 @@ Test(sys_task, bad_code_segment_faults_in_new_task)
 {
     tb_flat_pm();
     make_task2(0x10);                                /* CS names a data segment */
-    cr_assert_eq(TB_FAULT(x86_far_jmp(cpu, 0x30, 0, true)), X86_TS);
-    cr_assert_eq(cpu->exc_err, 0x10u);
+    gate_set(IDT, X86_TS, 0x08, 0x9999, 0x8e, 0);
+    cr_assert_eq(TB_FAULT(x86_far_jmp(cpu, 0x30, 0, true)), -1, "delivered, not raised to the caller");
     cr_assert_eq(cpu->s.tr.sel, 0x30, "the switch committed first");
-    cr_assert_eq(cpu->s.eip, 0x7777u);
+    cr_assert_eq(cpu->s.eip, 0x9999u);
+    cr_assert_eq(cpu->s.gpr[R_ESP], 0x6000u - 16, "on the new task's stack");
+    cr_assert_eq(pr32(0x6000 - 16), 0x10u, "#TS(new CS)");
+    cr_assert_eq(pr32(0x6000 - 12), 0x7777u, "EIP of the new task");
+    cr_assert_eq(pr32(0x6000 - 8), 0x10u, "CS selector of the new task");
+    cr_assert_eq(cpu->delivering, -1);
 }
 
 Test(sys_task, tss_too_small_is_ts_before_any_change)

@@ -105,7 +105,12 @@ Test(x87_mem, faulting_stores_have_no_effect)
     cr_assert_eq(memcmp(&before, &tcpu.s.fpu, sizeof(before)), 0);
     for (unsigned i = GMEM_SIZE - 16; i < GMEM_SIZE; i++)
         cr_assert_eq(gmem[i], 0x5A, "byte %u written by a faulting store", i);
-    /* a faulting load neither pushes nor updates the pointers */
-    cr_assert_eq(run_insn(0xDD, 0x05, GMEM_SIZE - 4, true), X86_GP);
+    /* faulting loads, memory arithmetic and state loads change nothing either */
+    cr_assert_eq(run_insn(0xDD, 0x05, GMEM_SIZE - 4, true), X86_GP);   /* FLD m64 */
+    cr_assert_eq(run_insn(0xDB, 0x2D, GMEM_SIZE - 8, true), X86_GP);   /* FLD m80 */
+    cr_assert_eq(run_insn(0xDC, 0x05, GMEM_SIZE - 4, true), X86_GP);   /* FADD m64 */
+    cr_assert_eq(run_insn(0xD9, 0x25, GMEM_SIZE - 20, true), X86_GP);  /* FLDENV */
+    cr_assert_eq(run_insn(0xDD, 0x25, GMEM_SIZE - 100, true), X86_GP); /* FRSTOR */
+    cr_assert_eq(run_insn(0xD9, 0x2D, GMEM_SIZE - 1, true), X86_GP);   /* FLDCW */
     cr_assert_eq(memcmp(&before, &tcpu.s.fpu, sizeof(before)), 0);
 }
