@@ -196,10 +196,10 @@ void x87_fxsave(struct x86_cpu *cpu, int seg, uint32_t ea)
         memcpy(img + 32 + 16 * i, f->st[(x87_top(f) + i) & 7], 10);
     memcpy(img + 160, f->xmm, 128);
     x86_check_access(cpu, seg, ea, 512, true);
-    for (unsigned i = 0; i < sizeof(img); i += 4) {
-        uint32_t v;
-        memcpy(&v, img + i, 4);
-        x86_write32(cpu, seg, ea + i, v);
+    for (unsigned i = 0; i < sizeof(img); i += 8) {
+        uint64_t v;
+        memcpy(&v, img + i, 8);
+        x86_write64(cpu, seg, ea + i, v);
     }
 }
 
@@ -209,9 +209,9 @@ void x87_fxrstor(struct x86_cpu *cpu, int seg, uint32_t ea)
     struct fpu_state f = cpu->s.fpu;
     fx_checks(cpu, seg, ea);
     x86_check_access(cpu, seg, ea, 512, false);
-    for (unsigned i = 0; i < sizeof(img); i += 4) {
-        uint32_t v = x86_read32(cpu, seg, ea + i);
-        memcpy(img + i, &v, 4);
+    for (unsigned i = 0; i < sizeof(img); i += 8) {
+        uint64_t v = x86_read64(cpu, seg, ea + i);
+        memcpy(img + i, &v, 8);
     }
     uint32_t mxcsr;
     memcpy(&mxcsr, img + 24, 4);
