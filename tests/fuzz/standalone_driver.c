@@ -217,7 +217,8 @@ int main(int argc, char **argv)
         return write_seeds(seed_dir, seeds, nbuiltin);
     if (max_len < 16)
         max_len = 16;
-    for (size_t i = 0; i < nbuiltin; i++)
+    /* -runs=0 replays only the files named on the command line. */
+    for (size_t i = 0; runs && i < nbuiltin; i++)
         run_one(seeds[i].data, seeds[i].size);
 
     rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
