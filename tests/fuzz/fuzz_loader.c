@@ -16,7 +16,13 @@
 
 static struct guest_mem mem;
 static uint8_t *snapshot;
-static char module_spec[64];
+static char module_spec[96];
+static char module_path[64];
+
+static void remove_module(void)
+{
+    unlink(module_path);
+}
 
 static void fuzz_fail(const char *what, const char *msg)
 {
@@ -33,12 +39,13 @@ static void fuzz_init(void)
     if (!snapshot)
         fuzz_fail("malloc", "snapshot");
     memcpy(snapshot, mem.host, FUZZ_RAM);
-    char path[] = "/tmp/rf-fuzz-module-XXXXXX";
-    int fd = mkstemp(path);
+    snprintf(module_path, sizeof(module_path), "/tmp/rf-fuzz-module-XXXXXX");
+    int fd = mkstemp(module_path);
     if (fd < 0 || write(fd, "module contents", 15) != 15)
-        fuzz_fail("module file", path);
+        fuzz_fail("module file", module_path);
     close(fd);
-    snprintf(module_spec, sizeof(module_spec), "%s a b", path);
+    atexit(remove_module);
+    snprintf(module_spec, sizeof(module_spec), "%s a b", module_path);
 }
 
 static void try_load(const uint8_t *data, size_t size, const char *name, int nmods)
