@@ -10,10 +10,12 @@ static uint64_t pit_ticks_of_ns(uint64_t ns)
     return (uint64_t)((unsigned __int128)ns * PIT_HZ / 1000000000u);
 }
 
-/* First nanosecond at which tick t has begun (rounded up so ticks_of_ns(ns) >= t). */
+/* First nanosecond at which tick t has begun (rounded up so ticks_of_ns(ns) >= t);
+ * UINT64_MAX when that lies beyond the clock's range. */
 static uint64_t pit_ns_of_tick(uint64_t t)
 {
-    return (uint64_t)(((unsigned __int128)t * 1000000000u + PIT_HZ - 1) / PIT_HZ);
+    unsigned __int128 ns = ((unsigned __int128)t * 1000000000u + PIT_HZ - 1) / PIT_HZ;
+    return ns >= UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
 
 uint64_t pit_now_tick(const struct pit8254 *pit)
@@ -66,7 +68,16 @@ static bool pit_out_at(const struct pit_channel *c, uint64_t tick)
     }
 }
 
-/* Tick (absolute) of the next OUT change strictly after tick, or UINT64_MAX. */
+/* Modes 2, 4 and 5 drop OUT for a single clock (838 ns) before it rises again. The IRQ line
+ * gets that as an instantaneous low-high pulse at the rising edge: the PIC sees the same edge,
+ * and the timer runs once per event instead of twice, 838 ns apart. */
+static bool pit_pulse_mode(const struct pit_channel *c)
+{
+    return c->mode == 2 || c->mode == 4 || c->mode == 5;
+}
+
+/* Tick (absolute) of the next IRQ-relevant OUT change strictly after tick (for the pulse
+ * modes: the rising edge ending the one-clock low), or UINT64_MAX. */
 static uint64_t pit_next_change(const struct pit_channel *c, uint64_t tick)
 {
     if (!c->armed)
@@ -78,10 +89,11 @@ static uint64_t pit_next_change(const struct pit_channel *c, uint64_t tick)
     case 0: case 1:
         return d < n ? c->load_tick + n : UINT64_MAX;
     case 4: case 5:
-        return d < n ? c->load_tick + n : d == n ? c->load_tick + n + 1 : UINT64_MAX;
-    case 2: case 3: {
-        uint64_t p = pit_period(c), r = d % p, base = tick - r;
-        uint64_t fall = c->mode == 2 ? p - 1 : (p + 1) / 2;
+        return d <= n ? c->load_tick + n + 1 : UINT64_MAX;
+    case 2:
+        return tick - d % pit_period(c) + pit_period(c);
+    case 3: {
+        uint64_t p = pit_period(c), r = d % p, base = tick - r, fall = (p + 1) / 2;
         return r < fall ? base + fall : base + p;
     }
     default:
@@ -123,7 +135,7 @@ static void pit_schedule(struct pit_channel *c, uint64_t from_tick)
     if (!c->irq.set)
         return;   /* nobody listens to this OUT: it is computed when read */
     uint64_t t = pit_next_change(c, from_tick);
-    if (t == UINT64_MAX) {
+    if (t == UINT64_MAX || pit_ns_of_tick(t) == UINT64_MAX) {
         vtimer_del(c->pit->clock, &c->timer);
         return;
     }
@@ -138,6 +150,8 @@ static void pit_timer_fire(void *opaque, uint64_t now_ns)
 {
     struct pit_channel *c = opaque;
     uint64_t tick = c->event_tick;
+    if (pit_pulse_mode(c))
+        pit_drive(c, false);
     pit_drive(c, pit_out_at(c, tick));
     uint64_t now = pit_ticks_of_ns(now_ns);
     uint64_t from = tick;

@@ -74,9 +74,11 @@ static uint64_t rtc_cycles_of_ns(uint64_t ns)
     return (uint64_t)((unsigned __int128)ns * RTC_BASE_HZ / NS_PER_SEC);
 }
 
+/* UINT64_MAX when beyond the clock's range. */
 static uint64_t rtc_ns_of_cycles(uint64_t c)
 {
-    return (uint64_t)(((unsigned __int128)c * NS_PER_SEC + RTC_BASE_HZ - 1) / RTC_BASE_HZ);
+    unsigned __int128 ns = ((unsigned __int128)c * NS_PER_SEC + RTC_BASE_HZ - 1) / RTC_BASE_HZ;
+    return ns >= UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
 }
 
 /* Writes the time and date of wall-clock second secs into the registers. */
@@ -185,7 +187,7 @@ static void rtc_schedule(struct rtc_cmos *r)
         uint64_t c = (rtc_cycles_of_ns(now) / period + 1) * period;
         next = rtc_ns_of_cycles(c);
     }
-    if ((b & (RTC_B_AIE | RTC_B_UIE)) && rtc_running(r)) {
+    if ((b & (RTC_B_AIE | RTC_B_UIE)) && rtc_running(r) && now / NS_PER_SEC < UINT64_MAX / NS_PER_SEC) {
         uint64_t s = (now / NS_PER_SEC + 1) * NS_PER_SEC;
         if (s < next)
             next = s;

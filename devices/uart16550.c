@@ -79,7 +79,12 @@ static void uart_arm_timeout(struct uart16550 *u)
         u->timeout_pending = true;
         return;
     }
-    vtimer_mod(u->clock, &u->timeout_timer, vclock_ns(u->clock) + uart_timeout_ns(u));
+    uint64_t now = vclock_ns(u->clock), wait = uart_timeout_ns(u);
+    if (now > UINT64_MAX - 1 - wait) {
+        vtimer_del(u->clock, &u->timeout_timer);   /* past the end of time: never */
+        return;
+    }
+    vtimer_mod(u->clock, &u->timeout_timer, now + wait);
 }
 
 static void uart_timeout_fire(void *opaque, uint64_t now_ns)

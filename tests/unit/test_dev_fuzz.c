@@ -98,3 +98,38 @@ Test(fuzz, random_port_traffic)
         prev = t->deadline;
     }
 }
+
+/* A clock that jumps to the end of its range (a deterministic wait for "no deadline") must
+ * not make any timer fire forever. */
+Test(fuzz, clock_jump_to_end_of_time_terminates, .timeout = 20)
+{
+    bus_init(&b);
+    vclock_init(&clk, true);
+    pic_init(&pic, set_intr, NULL);
+    pit_init(&pit, &clk, line(0));
+    uart_init(&uart, line(4), &clk, (struct uart_backend){ nop_putc, NULL });
+    rtc_init(&rtc, &clk, line(8), RTC_DETERMINISTIC_EPOCH, 64u << 20);
+    cr_assert_eq(pit_register(&pit, &b, NULL), 0);
+    cr_assert_eq(uart_register(&uart, &b, 0x3f8, NULL), 0);
+    cr_assert_eq(rtc_register(&rtc, &b, NULL), 0);
+    bus_pio_write(&b, 0x43, 0x34, 1);       /* PIT mode 2, count 2 */
+    bus_pio_write(&b, 0x40, 2, 1);
+    bus_pio_write(&b, 0x40, 0, 1);
+    bus_pio_write(&b, 0x70, 0x0b, 1);       /* RTC PIE + AIE + UIE */
+    bus_pio_write(&b, 0x71, 0x72, 1);
+    bus_pio_write(&b, 0x3fa, 0x01, 1);      /* UART FIFO with data: timeout armed */
+    uart_receive(&uart, 'x');
+    cr_assert_not_null(clk.armed);
+    for (uint64_t jump = UINT64_MAX - 5000000000ull; ; jump = UINT64_MAX) {
+        clk.det_skip_ns = jump;
+        vclock_run_timers(&clk);
+        bus_pio_read(&b, 0x40, 1);
+        bus_pio_write(&b, 0x70, 0x0c, 1);
+        bus_pio_read(&b, 0x71, 1);
+        bus_pio_read(&b, 0x3f8, 1);
+        if (jump == UINT64_MAX)
+            break;
+    }
+    /* Nothing is left armed that would be due again at once. */
+    cr_assert_null(clk.armed);
+}
