@@ -50,7 +50,7 @@ fetch() {
     local log=$out/apt-download.log
     echo "$prog: downloading $1"
     if ! (cd "$debs" && apt-get download "$1:i386") > "$log" 2>&1; then
-        die "cannot fetch package $1 with apt-get download (network or package lists; see $log)"
+        die "cannot fetch package $1: $(grep -m1 '^E:' "$log" || echo 'apt-get download failed') (log: $log)"
     fi
 }
 
@@ -97,13 +97,18 @@ unpack() {
     RF_DIR=$dir
 }
 
-# the kernels: Debian's /boot/vmlinuz-* files are bzImages
+# the kernels: Debian's /boot/vmlinuz-* files are bzImages (the i386 ones carry an
+# Authenticode signature after the syssize*16 bytes of protected-mode code; harmless)
 for pair in "686:$kdeb" "686-pae:$pdeb"; do
     flavour=${pair%%:*} deb=${pair#*:}
-    if ! newer "$out/bzImage-$flavour" "$deb"; then
+    if ! newer "$out/bzImage-$flavour" "$deb" || ! newer "$out/System.map-$flavour" "$deb" ||
+       ! newer "$out/config-$flavour" "$deb"; then
         unpack "$deb"
         src=$(ls "$RF_DIR"/boot/vmlinuz-* 2>/dev/null | head -n1)
         [ -n "$src" ] || die "no /boot/vmlinuz-* in $deb"
+        # System.map symbolizes guest EIPs in traces; config answers "is X built in?"
+        cp "$RF_DIR"/boot/System.map-* "$out/System.map-$flavour" || die "no System.map in $deb"
+        cp "$RF_DIR"/boot/config-* "$out/config-$flavour" || die "no config in $deb"
         cp "$src" "$out/bzImage-$flavour.tmp" && mv "$out/bzImage-$flavour.tmp" "$out/bzImage-$flavour"
         echo "$prog: $out/bzImage-$flavour <- $(basename "$src")"
     fi

@@ -4,6 +4,7 @@
 # logs the serial console to IMAGEDIR/qemu-FLAVOUR-WORKLOAD.log, reports the host wall
 # time to the init marker, and checks the workload verdict and the clean reboot.
 # usage: run-qemu.sh IMAGEDIR [686|686-pae] [WORKLOAD (default all)] [TIMEOUT_S]
+# RF_APPEND="..." adds kernel parameters (e.g. rf.ddcount=1000 or nopti).
 set -uo pipefail
 
 [ $# -ge 1 ] || { echo "usage: run-qemu.sh IMAGEDIR [686|686-pae] [WORKLOAD] [TIMEOUT_S]" >&2; exit 2; }
@@ -18,7 +19,7 @@ done
 # (ringfold models the 8259A PIC, 8254 PIT and one 16550A), no ISA PnP probing, no
 # crypto self-tests at boot, port 0x80 delays off, and a fixed kernel address.
 append="console=ttyS0 noapic nolapic acpi=off cryptomgr.notests noisapnp io_delay=none"
-append+=" 8250.nr_uarts=1 nokaslr rf.workload=$workload"
+append+=" 8250.nr_uarts=1 nokaslr rf.workload=$workload${RF_APPEND:+ $RF_APPEND}"
 
 start=$EPOCHREALTIME marker_wall=
 : > "$log"
