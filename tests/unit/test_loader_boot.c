@@ -364,3 +364,29 @@ Test(loader_boot, bss_only_segment_ignores_its_file_offset)
     cr_assert_eq(ram(0x203000)[0], 0xCC);
     free(k.data);
 }
+
+Test(loader_boot, module_skips_the_vga_hole)
+{
+    vm_setup(16 * MIB);
+    /* Kernel 0x10000-0x8FFFF: a 128 KiB module after it would cross 0xA0000. */
+    struct timg k = timg_aout(0x10000, 0x80000, 0, 0, 0x100);
+    uint8_t *m = malloc(0x20000);
+    for (unsigned i = 0; i < 0x20000; i++)
+        m[i] = (uint8_t)(i ^ (i >> 9));
+    char *p = temp_file(m, 0x20000, "");
+    struct boot_spec spec = { .kernel = "low", .modules = { p }, .nmodules = 1 };
+    struct vcpu_state st;
+    struct rf_err err = { { 0 } };
+    cr_assert_eq(loader_load_image(&vm.mem, &spec, k.data, k.size, &st, &err), 0, "%s", err.msg);
+    struct mb_info mi;
+    memcpy(&mi, ram(st.gpr[R_EBX]), sizeof(mi));
+    struct mb_module mod;
+    memcpy(&mod, ram(mi.mods_addr), sizeof(mod));
+    cr_assert_eq(mod.mod_start, 0x100000);
+    cr_assert_eq(memcmp(ram(0x100000), m, 0x20000), 0);
+    uint32_t info = st.gpr[R_EBX];
+    cr_assert(info + sizeof(mi) <= 0x10000 || (info >= 0x90000 && info < MB_LOW_RAM_END) ||
+              info >= 0x120000, "info at 0x%x overlaps nothing", info);
+    unlink(p);
+    free(p); free(m); free(k.data);
+}
