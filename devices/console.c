@@ -52,7 +52,7 @@ static void console_enter_raw(void)
     if (!console_handlers_installed) {
         console_handlers_installed = true;
         atexit(console_restore_tty);
-        static const int sigs[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGABRT };
+        static const int sigs[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGPIPE };
         for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
             struct sigaction sa;
             memset(&sa, 0, sizeof(sa));
