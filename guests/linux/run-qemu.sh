@@ -21,12 +21,16 @@ done
 append="console=ttyS0 noapic nolapic acpi=off cryptomgr.notests noisapnp io_delay=none"
 append+=" 8250.nr_uarts=1 nokaslr rf.workload=$workload${RF_APPEND:+ $RF_APPEND}"
 
-start=$EPOCHREALTIME marker_wall=
+start=$EPOCHREALTIME marker_wall= kernel_wall=
 : > "$log"
 while IFS= read -r line; do
     line=${line%$'\r'}
     printf '%s\n' "$line" >> "$log"
     case $line in
+    *"Linux version"*)
+        # first kernel message: firmware and the bzImage decompressor are done
+        [ -n "$kernel_wall" ] ||
+            kernel_wall=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }') ;;
     *ringfold-init:\ reached\ init*)
         marker_wall=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }') ;;
     esac
@@ -41,6 +45,7 @@ if grep -q "^ringfold-workload: $workload ok" "$log" && grep -q '^ringfold-statu
    grep -q '^ringfold-init: rebooting' "$log" && [ "$qexit" = 0 ]; then
     verdict=PASS
 fi
-echo "run-qemu.sh: $flavour $workload: $verdict (init marker after ${marker_wall:-never} s wall," \
+echo "run-qemu.sh: $flavour $workload: $verdict (wall: kernel banner ${kernel_wall:-never} s," \
+     "init marker ${marker_wall:-never} s," \
      "total ${total} s, qemu exit ${qexit:-?}; log $log)"
 [ $verdict = PASS ]
