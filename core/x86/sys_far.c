@@ -12,6 +12,13 @@ static void far_real(struct x86_cpu *cpu, uint16_t sel, uint32_t off, bool o32)
     x86_update_mode(cpu);
 }
 
+/* Real-address and v86 transfers keep the CS limit: a target beyond it is #GP(0). */
+static void real_check_target(struct x86_cpu *cpu, uint32_t off, bool o32)
+{
+    if ((o32 ? off : (off & 0xffff)) > cpu->s.seg[S_CS].limit)
+        x86_raise(cpu, X86_GP, 0);
+}
+
 /* Direct transfer to a code segment at the current privilege (§5.8.1). */
 static void check_direct_code(struct x86_cpu *cpu, uint16_t sel, const struct sys_desc *d)
 {
@@ -63,8 +70,7 @@ static void far_system(struct x86_cpu *cpu, uint16_t sel, struct sys_desc *d, bo
 void x86_far_jmp(struct x86_cpu *cpu, uint16_t sel, uint32_t off, bool o32)
 {
     if (!cpu->pe || cpu->v86) {
-        if ((o32 ? off : (off & 0xffff)) > cpu->s.seg[S_CS].limit && !cpu->v86)
-            x86_raise(cpu, X86_GP, 0);
+        real_check_target(cpu, off, o32);
         far_real(cpu, sel, off, o32);
         return;
     }
@@ -179,6 +185,7 @@ static void far_system(struct x86_cpu *cpu, uint16_t sel, struct sys_desc *d, bo
 void x86_far_call(struct x86_cpu *cpu, uint16_t sel, uint32_t off, bool o32)
 {
     if (!cpu->pe || cpu->v86) {
+        real_check_target(cpu, off, o32);
         struct sys_stack st;
         sys_stack_from_ss(cpu, &st);
         sys_stack_check_push(cpu, &st, o32 ? 8 : 4, false);
