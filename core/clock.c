@@ -31,13 +31,15 @@ void vclock_wait_until(struct vclock *c, uint64_t t, int wake_fd)
         c->det_skip_ns += t - now;
         return;
     }
+    /* Nanosecond sleeps: rounding to whole milliseconds loses ticks of a 1 kHz PIT. */
     uint64_t left = t - now;
-    int ms = left > 100000000ull ? 100 : (int)((left + 999999) / 1000000);
+    if (left > 100000000ull)
+        left = 100000000ull;
+    struct timespec ts = { (time_t)(left / 1000000000ull), (long)(left % 1000000000ull) };
     if (wake_fd >= 0) {
         struct pollfd p = { .fd = wake_fd, .events = POLLIN };
-        poll(&p, 1, ms);
+        ppoll(&p, 1, &ts, NULL);
     } else {
-        struct timespec ts = { (time_t)(left / 1000000000ull), (long)(left % 1000000000ull) };
         nanosleep(&ts, NULL);
     }
 }

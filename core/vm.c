@@ -2,6 +2,8 @@
  * device timer; between slices the loop fires timers, polls the console, and sleeps
  * while the guest halts. Everything here is engine-neutral. */
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +46,7 @@ void vm_destroy(struct vm *vm)
     guest_mem_destroy(&vm->mem);
 }
 
-void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int code, const char *fmt, ...)
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why, uint32_t code, const char *fmt, ...)
 {
     if (vm->stop)
         return;
@@ -61,7 +63,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int code, const cha
 static int vm_exit_status(const struct vm *vm)
 {
     switch (vm->stop) {
-    case VM_STOP_DEBUG_EXIT:   return (vm->stop_code << 1) | 1;
+    case VM_STOP_DEBUG_EXIT:   return (int)(((vm->stop_code << 1) | 1) & 0xff);
     case VM_STOP_RESET:        return RF_EXIT_OK;
     case VM_STOP_QUIT:         return RF_EXIT_OK;
     case VM_STOP_TRIPLE_FAULT: return RF_EXIT_TRIPLE_FAULT;
@@ -93,6 +95,14 @@ static int vm_pick_engine(struct vm *vm, struct rf_err *err)
     return 0;
 }
 
+/* Sleeps until console input arrives or ns pass, without advancing guest time. */
+static void vm_wait_input(int fd, uint64_t ns)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+    ppoll(&p, 1, &ts, NULL);
+}
+
 int vm_run(struct vm *vm, struct rf_err *err)
 {
     int rc = vm_pick_engine(vm, err);
@@ -120,15 +130,23 @@ int vm_run(struct vm *vm, struct rf_err *err)
         if (next < slice_end)
             slice_end = next;
         enum engine_exit ex = vm->engine->run(vm->engine_priv, slice_end);
-        if (ex == ENGINE_EXIT_HALT && !vm->stop && !vm->intr_pending && !vm->nmi_pending) {
-            /* Halted with interrupts enabled: nothing to do until a timer or input. */
-            if (vm->clock.deterministic && next == UINT64_MAX && input_fd < 0) {
-                vm_request_stop(vm, VM_STOP_HUNG, 0, "hung: HLT with no timer armed");
+        if (ex != ENGINE_EXIT_HALT || vm->stop || vm->intr_pending || vm->nmi_pending)
+            continue;
+        /* Halted with interrupts enabled: nothing to do until a timer or input. The guest may
+         * have armed a timer during the slice, so look at the deadline again. */
+        next = vclock_next_deadline(&vm->clock);
+        if (vm->clock.deterministic) {
+            if (next != UINT64_MAX) {
+                vclock_wait_until(&vm->clock, next, -1);      /* jumps guest time */
+            } else if (input_fd >= 0) {
+                vm_wait_input(input_fd, VM_SLICE_NS);        /* guest time stands still */
+            } else {
+                vm_request_stop(vm, VM_STOP_HUNG, 0, "hung: HLT with no timer armed and no input");
                 break;
             }
-            uint64_t wake = next;
-            if (!vm->clock.deterministic && wake > now + VM_SLICE_NS)
-                wake = now + VM_SLICE_NS;
+        } else {
+            now = vclock_ns(&vm->clock);
+            uint64_t wake = next < now + VM_SLICE_NS ? next : now + VM_SLICE_NS;
             vclock_wait_until(&vm->clock, wake, input_fd);
         }
     }

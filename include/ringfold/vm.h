@@ -63,7 +63,7 @@ struct vm {
 
     /* Set by devices and engines to end the run; engines poll it after I/O and at block ends. */
     volatile int stop;
-    int stop_code;                  /* debug-exit value etc. */
+    uint32_t stop_code;             /* debug-exit value etc. */
     char stop_msg[512];
 };
 
@@ -76,7 +76,7 @@ static inline int vm_intr_ack(struct vm *vm)
 }
 
 /* Ends the run at the next check; the first reason wins. */
-void vm_request_stop(struct vm *vm, enum vm_stop_reason why, int code, const char *fmt, ...)
+void vm_request_stop(struct vm *vm, enum vm_stop_reason why, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Creates the engine, runs until a stop, returns the `ringfold run` exit status. */
