@@ -121,8 +121,8 @@ systems=""
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 table=$work/table
-printf '| guest | system | iters | instructions | boot ms | run ms | MIPS | emu/QEMU | CPU-time MIPS |\n' >"$table"
-printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n' >>"$table"
+printf '| guest | system | iters | instructions | boot ms | run ms | MIPS | emu/QEMU | CPU-time MIPS | emu/QEMU (CPU) |\n' >"$table"
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n' >>"$table"
 notes=$work/notes
 : >"$notes"
 status=0
@@ -152,7 +152,7 @@ for v in $variants; do
     done
     if [ -z "$live" ] || [ -z "$k" ]; then
         for sys in $systems; do
-            printf '| %s | %s | | | | | failed | | |\n' "$v" "$sys" >>"$table"
+            printf '| %s | %s | | | | | failed | | | |\n' "$v" "$sys" >>"$table"
             echo "- $v on $sys: $(cat "$work/why.$sys.$v")" >>"$notes"
         done
         status=1
@@ -192,10 +192,11 @@ for v in $variants; do
     printf '\n' >&2
 
     insns=$(cat "$work/insns.$v" 2>/dev/null)
-    declare -A mips=()
-    for sys in $systems; do
+    declare -A mips=() cmips=()
+    # QEMU's row first, so the emu row can carry the ratios.
+    for sys in $(printf '%s\n' $systems | sort -r); do
         if [ -f "$work/why.$sys.$v" ]; then
-            printf '| %s | %s | %s | | | | failed | | |\n' "$v" "$sys" "$iters" >>"$table"
+            printf '| %s | %s | %s | | | | failed | | | |\n' "$v" "$sys" "$iters" >>"$table"
             echo "- $v on $sys: $(cat "$work/why.$sys.$v")" >>"$notes"
             status=1
             continue
@@ -206,23 +207,26 @@ for v in $variants; do
             'BEGIN { if (r - b > 0) printf "%.1f", i / ((r - b) / 1e9) / 1e6; else print "n/a" }')
         bootcpu=$(median <"$work/bootcpu.$sys.$v")
         runcpu=$(median <"$work/runcpu.$sys.$v")
-        cpumips=$(awk -v i="$insns" -v r="$runcpu" -v b="$bootcpu" \
+        cmips[$sys]=$(awk -v i="$insns" -v r="$runcpu" -v b="$bootcpu" \
             'BEGIN { if (r - b > 0) printf "%.1f", i / ((r - b) / 1e3) / 1e6; else print "n/a" }')
-        ratio=
-        if [ "$sys" = qemu ] && [ -n "${mips[emu]:-}" ]; then
+        ratio= cratio=
+        if [ "$sys" = emu ] && [ -n "${mips[qemu]:-}" ]; then
             ratio=$(awk -v e="${mips[emu]}" -v q="${mips[qemu]}" \
                 'BEGIN { if (e + 0 > 0 && q + 0 > 0) printf "%.3f", e / q; else print "n/a" }')
+            cratio=$(awk -v e="${cmips[emu]}" -v q="${cmips[qemu]}" \
+                'BEGIN { if (e + 0 > 0 && q + 0 > 0) printf "%.3f", e / q; else print "n/a" }')
         fi
-        printf '| %s | %s | %s | %s | %.1f | %.1f | %s | %s | %s |\n' "$v" "$sys" "$iters" "$insns" \
+        printf '| %s | %s | %s | %s | %.1f | %.1f | %s | %s | %s | %s |\n' "$v" "$sys" "$iters" "$insns" \
             "$(awk -v x="$boot" 'BEGIN { print x / 1e6 }')" \
-            "$(awk -v x="$run" 'BEGIN { print x / 1e6 }')" "${mips[$sys]}" "$ratio" "$cpumips" >>"$table"
+            "$(awk -v x="$run" 'BEGIN { print x / 1e6 }')" "${mips[$sys]}" "$ratio" \
+            "${cmips[$sys]}" "$cratio" >>"$table"
     done
     if [ -f "$work/csum.emu.$v" ] && [ -f "$work/csum.qemu.$v" ] &&
        ! cmp -s "$work/csum.emu.$v" "$work/csum.qemu.$v"; then
         echo "- $v: CHECKSUM MISMATCH: emu $(cat "$work/csum.emu.$v"), QEMU $(cat "$work/csum.qemu.$v"): the emu engine computed something else" >>"$notes"
         status=1
     fi
-    unset mips
+    unset mips cmips
 done
 
 if [ $quick = 1 ]; then mode="--quick: "; else mode=""; fi
