@@ -88,8 +88,8 @@ int loader_image_read(const char *path, uint64_t max, const char *what,
         return rf_errf(err, -EINVAL, "%s: %s too big for RAM (%llu bytes, guest RAM is %llu MiB)",
                        path, what, (unsigned long long)sb.st_size, (unsigned long long)(max >> 20));
     }
-    uint8_t *buf;
-    uint64_t len;
+    uint8_t *buf = NULL;
+    uint64_t len = 0;
     int rc = read_all(fd, max, &buf, &len);
     close(fd);
     if (rc < 0)
