@@ -17,19 +17,28 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 
-read -r rf_uptime rf_idle < /proc/uptime
+read -r rf_uptime _ < /proc/uptime
 echo "ringfold-init: reached init at $rf_uptime s (kernel $(uname -r))"
 
 . /etc/ringfold/workloads.sh
 
 # Parameters with a dot are not passed to init by the kernel (it takes them for module
 # parameters), so read them from /proc/cmdline.
+# rf_count NAME VALUE: VALUE if it is a positive decimal count, else the default with a
+# warning (a bad number would stop the shell in the middle of an arithmetic expansion)
+rf_count() {
+    case $2 in
+    '' | *[!0-9]* | 0*) echo "ringfold-init: ignoring rf.$1=$2 (not a positive number)" >&2; return 1 ;;
+    esac
+    [ ${#2} -le 9 ] || { echo "ringfold-init: ignoring rf.$1=$2 (too large)" >&2; return 1; }
+}
+
 rf_workload=
 for rf_word in $(cat /proc/cmdline); do
     case $rf_word in
     rf.workload=*) rf_workload=${rf_word#rf.workload=} ;;
-    rf.ddcount=*) RF_DDCOUNT=${rf_word#rf.ddcount=} ;;
-    rf.forks=*) RF_FORKS_N=${rf_word#rf.forks=} ;;
+    rf.ddcount=*) rf_count ddcount "${rf_word#*=}" && RF_DDCOUNT=${rf_word#*=} ;;
+    rf.forks=*) rf_count forks "${rf_word#*=}" && RF_FORKS_N=${rf_word#*=} ;;
     esac
 done
 

@@ -21,7 +21,7 @@ done
 append="console=ttyS0 noapic nolapic acpi=off cryptomgr.notests noisapnp io_delay=none"
 append+=" 8250.nr_uarts=1 nokaslr rf.workload=$workload${RF_APPEND:+ $RF_APPEND}"
 
-start=$EPOCHREALTIME marker_wall= kernel_wall=
+start=$EPOCHREALTIME marker_wall='' kernel_wall=''
 : > "$log"
 while IFS= read -r line; do
     line=${line%$'\r'}

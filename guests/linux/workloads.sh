@@ -8,18 +8,20 @@
 
 RF_FORKS_N=${RF_FORKS_N:-200}
 RF_DDCOUNT=${RF_DDCOUNT:-50000}
+RF_EXPECTED=${RF_EXPECTED:-/etc/ringfold/expected.sums}
 RF_PF_ROUNDS=8          # pagefault: 16 MiB buffers, 4096 fresh pages each
 
 # rf_now: RF_NOW = microseconds since boot
 rf_now() {
-    local l1 l2 w1 w2 ns rest
+    local l1 w1 ns rest
     if [ -r /proc/timer_list ] &&
-       { read -r l1; read -r l2; read -r w1 w2 ns rest; } < /proc/timer_list &&
+       { read -r l1; read -r l1; read -r w1 rest; } < /proc/timer_list &&
        [ "$w1" = now ]; then
-        RF_NOW=$((ns / 1000))
+        ns=${rest#at }
+        RF_NOW=$((${ns%% *} / 1000))
         return
     fi
-    read -r l1 l2 < /proc/uptime
+    read -r l1 rest < /proc/uptime
     w1=${l1#*.}
     w1=${w1#0}
     RF_NOW=$(( ${l1%.*} * 1000000 + w1 * 10000 ))
@@ -72,9 +74,9 @@ wl_checksum() {
     rf_now; t0=$((RF_NOW - t0))
     rf_fmt_us $t0
     echo "ringfold-time: checksum $RF_FMT s (8 MiB zeros + seq 1..200000, md5 + sha256)"
-    if ! cmp -s /etc/ringfold/expected.sums /tmp/ck.sums; then
+    if ! cmp -s "$RF_EXPECTED" /tmp/ck.sums; then
         echo "ringfold-checksum: mismatch, expected vs got:"
-        diff /etc/ringfold/expected.sums /tmp/ck.sums
+        diff "$RF_EXPECTED" /tmp/ck.sums
         return 1
     fi
 }
@@ -118,7 +120,8 @@ RF_WORKLOADS="forkwait checksum ddsys pagefault"
 rf_one() {
     local st
     case " $RF_WORKLOADS " in
-    *" $1 "*) "wl_$1"; st=$? ;;
+    # a subshell, so that a shell error inside a workload cannot end PID 1
+    *" $1 "*) ("wl_$1"); st=$? ;;
     *) echo "ringfold-workload: unknown workload '$1' (known: $RF_WORKLOADS all)"; st=127 ;;
     esac
     if [ $st -eq 0 ]; then
