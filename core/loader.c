@@ -1,9 +1,10 @@
 /* Guest image loading: reads the kernel, recognizes its format and hands it to the
- * Multiboot, plain ELF32 or boot-sector loader (loader_*.c). Detection order matters:
- * a Multiboot kernel is usually also an ELF file, and the header decides. */
+ * Multiboot, Linux bzImage, plain ELF32 or boot-sector loader (loader_*.c). Detection
+ * order matters: a Multiboot kernel is usually also an ELF file, and the header decides. */
 #include <errno.h>
 #include <stdbool.h>
 #include "elf32.h"
+#include "loader_bzimage.h"
 #include "loader_formats.h"
 #include "ringfold/vm.h"
 
@@ -24,6 +25,9 @@ int loader_load_image(struct guest_mem *mem, const struct boot_spec *spec, const
     if (mb >= 0)
         return loader_multiboot_load(mem, &named, &img, (uint64_t)mb, st, err);
     bool elf = elf_has_magic(img.data, img.size);
+    /* A bzImage's first sector also ends in 0x55 0xAA: its "HdrS" setup header decides. */
+    if (!elf && loader_bzimage_detect(&img))
+        return loader_bzimage_load(mem, &named, &img, st, err);
     if (!elf && !loader_bootsect_detect(&img))
         return rf_errf(err, -EINVAL, "%s: not a Multiboot, ELF32 or boot-sector image", p);
     /* Only the Multiboot information can carry these: refuse rather than drop them. */
