@@ -2,10 +2,12 @@
  * and turns the outcome into an exit status. The only place that prints errors. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "ringfold/trace.h"
 #include "ringfold/vm.h"
 #include "../core/loader.h"
@@ -13,21 +15,31 @@
 
 static const char *prog = "ringfold";
 
+/* The guest's side of the contract is in guests/linux/README.md; the same line as run-qemu.sh. */
+#define LINUX_CMDLINE "console=ttyS0 noapic nolapic acpi=off cryptomgr.notests noisapnp " \
+                      "io_delay=none 8250.nr_uarts=1 nokaslr"
+#define LINUX_MEM_DEFAULT (256ull << 20)
+
 static void usage(FILE *out)
 {
     fprintf(out,
         "usage: %s run [options] KERNEL\n"
+        "       %s run [options] linux | linux-pae\n"
         "       %s --help | --version\n"
         "\n"
-        "Runs a 32-bit x86 PC guest. KERNEL is a Multiboot kernel, a plain ELF32 image or a\n"
-        "512-byte boot sector.\n"
+        "Runs a 32-bit x86 PC guest. KERNEL is a Linux bzImage, a Multiboot kernel, a plain\n"
+        "ELF32 image or a 512-byte boot sector. 'linux' and 'linux-pae' boot the Debian guest\n"
+        "built by `make linux-image` in this binary's build directory (bzImage-686 or\n"
+        "bzImage-686-pae with initrd.gz, 256M, command line:\n"
+        "  " LINUX_CMDLINE "\n"
+        "to which --append adds); write ./linux for a file of that name.\n"
         "\n"
         "options:\n"
         "  --engine=NAME      emu, raw, kvm or auto (default auto)\n"
         "  --mem=SIZE, -m     guest RAM, e.g. 128M or 1G; a plain number is MiB (default 128M)\n"
         "  --append=CMDLINE   kernel command line\n"
         "  --module=FILE[ ARGS], --initrd=FILE\n"
-        "                     Multiboot module (repeatable)\n"
+        "                     Multiboot module (repeatable); a Linux kernel's initrd (one)\n"
         "  --serial=BACKEND   stdio (default), null, or file:PATH\n"
         "  --stats            print what each technique did when the guest stops\n"
         "  --trace=CATS       insn,intr,exc,io,mode,post or all (to stderr)\n"
@@ -39,7 +51,7 @@ static void usage(FILE *out)
         "exit status: the guest's isa-debug-exit value v as (v << 1) | 1; 0 when the guest\n"
         "resets or reboots; 2 bad command line or image; 4 monitor error; 6 triple fault;\n"
         "8 guest hung (HLT with interrupts disabled); 124 timeout.\n",
-        prog, prog);
+        prog, prog, prog);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -119,6 +131,47 @@ static const struct option run_options[] = {
     { 0, 0, 0, 0 },
 };
 
+/* Paths and command line of `run linux`; static so they outlive the boot_spec. */
+static struct {
+    char kernel[PATH_MAX + 64];
+    char initrd[PATH_MAX + 64];
+    char cmdline[4096];
+} linux_guest;
+
+/* `run linux` / `run linux-pae`: the image guests/linux/build-image.sh writes into the build
+ * directory, which is where this binary lives (tools/CMakeLists.txt puts it at the top). */
+static void linux_guest_resolve(struct boot_spec *spec, struct vm_config *cfg)
+{
+    const char *name = spec->kernel;
+    char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+    if (n <= 0)
+        die_usage("%s: cannot find ringfold's build directory (/proc/self/exe): %s", name,
+                  n < 0 ? strerror(errno) : "empty link");
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(linux_guest.kernel, sizeof(linux_guest.kernel), "%s/guests/linux/bzImage-%s", dir,
+             strcmp(name, "linux") ? "686-pae" : "686");
+    snprintf(linux_guest.initrd, sizeof(linux_guest.initrd), "%s/guests/linux/initrd.gz", dir);
+    const char *missing = access(linux_guest.kernel, R_OK) ? linux_guest.kernel
+                        : !spec->nmodules && access(linux_guest.initrd, R_OK) ? linux_guest.initrd
+                        : NULL;
+    if (missing)
+        die_usage("%s: %s is not built (build it with: make -C %s linux-image)", name, missing, dir);
+    int len = snprintf(linux_guest.cmdline, sizeof(linux_guest.cmdline), "%s%s%s", LINUX_CMDLINE,
+                       spec->cmdline ? " " : "", spec->cmdline ? spec->cmdline : "");
+    if (len < 0 || (size_t)len >= sizeof(linux_guest.cmdline))
+        die_usage("--append: command line too long (%d bytes)", len);
+    spec->kernel = linux_guest.kernel;
+    spec->cmdline = linux_guest.cmdline;
+    if (!spec->nmodules)
+        spec->modules[spec->nmodules++] = linux_guest.initrd;
+    if (!cfg->mem_size)
+        cfg->mem_size = LINUX_MEM_DEFAULT;
+}
+
 static void print_stats(struct vm *vm, const char *engine)
 {
     FILE *out = stderr;
@@ -197,6 +250,8 @@ static int cmd_run(int argc, char **argv)
         die_usage("run: unexpected argument '%s'", argv[optind]);
     if (!spec.kernel)
         die_usage("run: no kernel image given (see --help)");
+    if (!strcmp(spec.kernel, "linux") || !strcmp(spec.kernel, "linux-pae"))
+        linux_guest_resolve(&spec, &cfg);
 
     if (trace_file) {
         trace_out = fopen(trace_file, "w");
