@@ -145,3 +145,99 @@ Test(exec_fault, real_mode_16bit_code)
     guest_mem_read(&tvm.mem, 0xfffe, &pushed, 2);
     cr_assert_eq(pushed, 0x1244u, "the push wrapped to SS:0xFFFE");
 }
+
+/* #UD handler at 0x3100: mov eax,6; hlt. */
+static void ud_handler(void)
+{
+    static const uint8_t handler[] = { 0xb8, 0x06, 0, 0, 0, 0xf4 };
+    tvm_load(0x3100, handler, sizeof(handler));
+    idt_gate(6, 0x3100);
+}
+
+Test(exec_fault, lock_on_register_operand_is_ud)
+{
+    static const uint8_t code[] = { 0xf0, 0x01, 0xc8, 0xf4 };   /* lock add eax,ecx */
+    tvm_load(CODE_BASE, code, sizeof(code));
+    ud_handler();
+    struct vcpu_state st = prot_setup(CODE_BASE);
+    struct vcpu_state r = tvm_run(&st);
+    cr_assert_eq(r.gpr[R_EAX], 6u);
+}
+
+Test(exec_fault, lock_on_memory_add_is_fine)
+{
+    static const uint8_t code[] = { 0xf0, 0x01, 0x0d, 0x00, 0x20, 0, 0, 0xf4 };   /* lock add [0x2000],ecx */
+    tvm_load(CODE_BASE, code, sizeof(code));
+    put32(0x2000, 5);
+    ud_handler();
+    struct vcpu_state st = prot_setup(CODE_BASE);
+    st.gpr[R_ECX] = 7;
+    tvm_run(&st);
+    cr_assert_eq(get32(0x2000), 12u);
+}
+
+Test(exec_fault, instruction_longer_than_15_bytes_is_gp)
+{
+    /* 14 operand-size prefixes + mov eax,imm32 = 19 bytes */
+    uint8_t code[32];
+    memset(code, 0x66, 14);
+    code[14] = 0xb8;
+    memset(code + 15, 0x11, 4);
+    code[19] = 0xf4;
+    tvm_load(CODE_BASE, code, 20);
+    gp_handler();
+    struct vcpu_state st = prot_setup(CODE_BASE);
+    struct vcpu_state r = tvm_run(&st);
+    cr_assert_eq(r.gpr[R_EAX], 0x77u);
+    cr_assert_eq(r.gpr[R_EBX], 0u);
+}
+
+Test(exec_fault, fetch_across_into_a_missing_page_faults_with_cr2_there)
+{
+    /* mov eax,0x12345678 straddling 0x4ffe..0x5002; page 0x5000 is fixed by the handler */
+    static const uint8_t code[] = { 0xb8, 0x78, 0x56, 0x34, 0x12, 0xf4 };
+    tvm_load(0x4ffe, code, sizeof(code));
+    struct vcpu_state st = paging_setup(0x4ffe);
+    struct vcpu_state r = tvm_run(&st);
+    cr_assert_eq(r.gpr[R_EAX], 0x12345678u);
+    cr_assert_eq(r.cr2, 0x5000u);
+    cr_assert_eq(get32(0x6000), 1u);
+}
+
+static int acks;
+static int fake_ack(void *opaque)
+{
+    (void)opaque;
+    acks++;
+    tvm.intr_pending = 0;
+    return 0x20;
+}
+
+Test(exec_fault, sti_hlt_wakes_on_interrupt_and_returns_after_hlt)
+{
+    /* sti; hlt; mov ebx,[0x6000]; cli; hlt  -- handler: inc dword [0x6000]; iret */
+    static const uint8_t code[] = { 0xfb, 0xf4, 0x8b, 0x1d, 0x00, 0x60, 0, 0, 0xfa, 0xf4 };
+    static const uint8_t handler[] = { 0xff, 0x05, 0x00, 0x60, 0, 0, 0xcf };
+    tvm_load(CODE_BASE, code, sizeof(code));
+    tvm_load(0x3200, handler, sizeof(handler));
+    put32(0x6000, 0);
+    struct vcpu_state st = prot_setup(CODE_BASE);
+    idt_gate(0x20, 0x3200);
+    tvm.intr_ack_fn = fake_ack;
+    acks = 0;
+    void *priv = NULL;
+    emu_engine_ops.create(&tvm, &priv, NULL);
+    emu_engine_ops.set_state(priv, &st);
+    cr_assert_eq(emu_engine_ops.run(priv, 1000000), ENGINE_EXIT_HALT);
+    struct vcpu_state r;
+    emu_engine_ops.get_state(priv, &r);
+    cr_assert(r.halted);
+    cr_assert_eq(r.eip, CODE_BASE + 2);
+    tvm.intr_pending = 1;               /* the PIC raises INTR */
+    emu_engine_ops.run(priv, 2000000);
+    emu_engine_ops.get_state(priv, &r);
+    cr_assert_eq(acks, 1);
+    cr_assert_eq(r.gpr[R_EBX], 1u, "the handler ran before the load after HLT");
+    cr_assert_eq(tvm.stop, VM_STOP_HUNG, "the final cli; hlt can never wake");
+    emu_engine_ops.destroy(priv);
+}
