@@ -8,6 +8,15 @@ static const struct x86_insn *h_jcc(struct x86_cpu *cpu, const struct x86_insn *
     return NULL;
 }
 
+/* JZ/JNZ after any flag-setting operation only need the result. */
+static const struct x86_insn *h_jz(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+    const struct x86_exec *ex = cpu->exec;
+    bool z = ex->lf_op != LF_NONE ? (ex->lf_res << (32 - 8 * ex->lf_sz)) == 0 : (cpu->s.eflags & EFL_ZF) != 0;
+    cpu->s.eip = (z ^ (i->op & 1)) ? i->disp : next_eip(i);
+    return NULL;
+}
+
 static const struct x86_insn *h_jmp(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     cpu->s.eip = i->disp;
@@ -151,7 +160,7 @@ bool decode_ctl(struct x86_dec *d, struct x86_insn *rec)
         if (op >= 0x80 && op <= 0x8f) {
             rec->op = op & 0xf;
             rec->disp = rel_target(d, rec, d->osz == 2 ? (uint32_t)(int16_t)d->imm : d->imm);
-            rec->fn = h_jcc;
+            rec->fn = (op & 0xe) == 4 ? h_jz : h_jcc;
             d->end = true;
             return true;
         }
@@ -161,7 +170,7 @@ bool decode_ctl(struct x86_dec *d, struct x86_insn *rec)
     if (op >= 0x70 && op <= 0x7f) {
         rec->op = op & 0xf;
         rec->disp = rel_target(d, rec, (uint32_t)(int8_t)d->imm);
-        rec->fn = h_jcc;
+        rec->fn = (op & 0xe) == 4 ? h_jz : h_jcc;
         return true;
     }
     switch (op) {

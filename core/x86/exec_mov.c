@@ -2,32 +2,6 @@
  * the stack (PUSH/POP incl. r/m forms, PUSHA/POPA, ENTER/LEAVE), BOUND and the NOP forms. */
 #include "x86_exec.h"
 
-/* ---- stack -------------------------------------------------------------------------------- */
-void stack_push(struct x86_cpu *cpu, int sz, uint32_t v)
-{
-    uint32_t sp = sp_get(cpu) - (uint32_t)sz;
-    if (!cpu->stack32)
-        sp &= 0xffff;
-    mem_wr(cpu, sz, S_SS, sp, v);      /* faults before ESP changes */
-    sp_set(cpu, sp);
-}
-
-uint32_t stack_pop(struct x86_cpu *cpu, int sz)
-{
-    uint32_t sp = sp_get(cpu);
-    uint32_t v = mem_rd(cpu, sz, S_SS, sp);
-    sp_set(cpu, sp + (uint32_t)sz);
-    return v;
-}
-
-uint32_t stack_peek(struct x86_cpu *cpu, int sz, uint32_t depth)
-{
-    uint32_t sp = sp_get(cpu) + depth;
-    if (!cpu->stack32)
-        sp &= 0xffff;
-    return mem_rd(cpu, sz, S_SS, sp);
-}
-
 static const struct x86_insn *h_push_r32(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     stack_push(cpu, 4, cpu->s.gpr[i->rm]);

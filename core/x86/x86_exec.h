@@ -268,11 +268,7 @@ static inline bool x86_cond(struct x86_cpu *cpu, unsigned cc)
     return x86_cond_slow(cpu, cc);
 }
 
-/* ---- stack helpers (exec_stack.c) -------------------------------------------------------- */
-void stack_push(struct x86_cpu *cpu, int sz, uint32_t v);
-uint32_t stack_pop(struct x86_cpu *cpu, int sz);
-uint32_t stack_peek(struct x86_cpu *cpu, int sz, uint32_t depth);   /* no ESP change */
-
+/* ---- stack helpers ------------------------------------------------------------------------ */
 static inline uint32_t sp_get(struct x86_cpu *cpu)
 {
     return cpu->stack32 ? cpu->s.gpr[R_ESP] : (cpu->s.gpr[R_ESP] & 0xffff);
@@ -283,6 +279,33 @@ static inline void sp_set(struct x86_cpu *cpu, uint32_t v)
         cpu->s.gpr[R_ESP] = v;
     else
         cpu->s.gpr[R_ESP] = (cpu->s.gpr[R_ESP] & 0xffff0000u) | (v & 0xffff);
+}
+
+/* The store faults before ESP changes, so a faulting PUSH restarts cleanly. */
+static inline void stack_push(struct x86_cpu *cpu, int sz, uint32_t v)
+{
+    uint32_t sp = sp_get(cpu) - (uint32_t)sz;
+    if (!cpu->stack32)
+        sp &= 0xffff;
+    mem_wr(cpu, sz, S_SS, sp, v);
+    sp_set(cpu, sp);
+}
+
+static inline uint32_t stack_pop(struct x86_cpu *cpu, int sz)
+{
+    uint32_t sp = sp_get(cpu);
+    uint32_t v = mem_rd(cpu, sz, S_SS, sp);
+    sp_set(cpu, sp + (uint32_t)sz);
+    return v;
+}
+
+/* Reads the stack depth bytes above ESP without moving it. */
+static inline uint32_t stack_peek(struct x86_cpu *cpu, int sz, uint32_t depth)
+{
+    uint32_t sp = sp_get(cpu) + depth;
+    if (!cpu->stack32)
+        sp &= 0xffff;
+    return mem_rd(cpu, sz, S_SS, sp);
 }
 
 /* ---- operand helpers --------------------------------------------------------------------- */
