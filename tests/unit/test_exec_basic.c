@@ -175,3 +175,37 @@ Test(exec, idiv_and_mul)
     cr_assert_eq(r.gpr[R_EAX], 0u);
     cr_assert_eq(r.eflags & (EFL_CF | EFL_OF), EFL_CF | EFL_OF);
 }
+
+Test(exec, emulate_api_step_and_range)
+{
+    /* 1000: inc eax; inc eax; jmp 0x1010 ... 1010: inc ebx; hlt */
+    static const uint8_t code[] = { 0x40, 0x40, 0xeb, 0x0c };
+    static const uint8_t tail[] = { 0x43, 0xf4 };
+    tvm_load(CODE_BASE, code, sizeof(code));
+    tvm_load(CODE_BASE + 0x10, tail, sizeof(tail));
+    struct x86_emu *e = x86_emu_create(&tvm, NULL);
+    struct vcpu_state st = tvm_flat(CODE_BASE), r;
+    x86_emu_set_state(e, &st);
+    cr_assert_eq(x86_emu_step(e, NULL), X86_EMU_OK);
+    x86_emu_get_state(e, &r);
+    cr_assert_eq(r.eip, CODE_BASE + 1);
+    cr_assert_eq(r.gpr[R_EAX], 1u);
+    cr_assert_eq(x86_emu_run_range(e, CODE_BASE, CODE_BASE + 4, 0, NULL), X86_EMU_LEFT_RANGE);
+    x86_emu_get_state(e, &r);
+    cr_assert_eq(r.eip, CODE_BASE + 0x10);
+    cr_assert_eq(r.gpr[R_EAX], 2u);
+    cr_assert_eq(x86_emu_run_range(e, 0, 0xffffffffu, 0, NULL), X86_EMU_HALT);
+    x86_emu_get_state(e, &r);
+    cr_assert_eq(r.gpr[R_EBX], 1u);
+    cr_assert_eq(x86_emu_icount(e), 5u);
+    /* Code rewritten behind the emulator's back (native execution) is re-decoded once told. */
+    tvm_load(CODE_BASE + 0x10, (const uint8_t[]){ 0x4b }, 1);   /* dec ebx */
+    x86_emu_code_written(e, CODE_BASE + 0x10, 1);
+    r.eip = CODE_BASE + 0x10;
+    r.halted = 0;
+    x86_emu_set_state(e, &r);
+    x86_emu_step(e, NULL);
+    x86_emu_get_state(e, &r);
+    cr_assert_eq(r.gpr[R_EBX], 0u);
+    x86_emu_destroy(e);
+}
