@@ -236,9 +236,9 @@ static int place_initrd(const struct guest_mem *mem, const struct boot_spec *spe
     uint64_t max = lo->h.initrd_addr_max ? lo->h.initrd_addr_max : DEFAULT_INITRD_MAX;
     uint64_t top = max + 1 < mem->size ? max + 1 : mem->size;
     uint64_t kern_end = align_up(ONE_MIB + lo->pm_size, PAGE);
-    uint64_t cand[2] = { top, lo->run_start };
+    uint64_t cand[2] = { top, lo->run_start < top ? lo->run_start : top };
     for (int i = 0; i < 2; i++) {
-        if (cand[i] > top || cand[i] < kern_end + size)
+        if (cand[i] < kern_end + size)
             continue;
         uint64_t a = (cand[i] - size) & ~(uint64_t)(PAGE - 1);
         if (a < kern_end || meets(a, size, lo->run_start, lo->run_end - lo->run_start))
