@@ -67,6 +67,21 @@ void block_free_zombies(struct x86_exec *ex)
     }
 }
 
+/* Page lists link a block through pnext on its first page and pnext2 on its second. */
+static struct x86_block **page_link(struct x86_block *b, uint32_t pfn)
+{
+    return (b->pa >> 12) == pfn ? &b->pnext : &b->pnext2;
+}
+
+static void page_unlink(struct x86_exec *ex, uint32_t pfn, struct x86_block *b)
+{
+    struct x86_block **pp = &ex->page_blocks[pfn];
+    while (*pp && *pp != b)
+        pp = page_link(*pp, pfn);
+    if (*pp)
+        *pp = *page_link(b, pfn);
+}
+
 void exec_code_write(struct x86_cpu *cpu, uint32_t pa, uint32_t len)
 {
     struct x86_exec *ex = cpu->exec;
@@ -76,8 +91,12 @@ void exec_code_write(struct x86_cpu *cpu, uint32_t pa, uint32_t len)
     struct x86_block **pp = &ex->page_blocks[pfn];
     while (*pp) {
         struct x86_block *b = *pp;
-        if (b->pa < pa + len && pa < b->pa_end) {
-            *pp = b->pnext;
+        bool first = (b->pa >> 12) == pfn;
+        uint32_t lo = first ? b->pa : b->pa2, hi = first ? b->pa_end : b->pa2_end;
+        if (lo < pa + len && pa < hi) {
+            *pp = *page_link(b, pfn);
+            if (b->pa2 != NO_PA2)
+                page_unlink(ex, first ? b->pa2 >> 12 : b->pa >> 12, b);
             block_unhash(ex, b);
             b->valid = 0;
             ex->gen++;      /* chains may point at this block */
@@ -98,7 +117,7 @@ void exec_code_write(struct x86_cpu *cpu, uint32_t pa, uint32_t len)
                 free(b);
             }
         } else {
-            pp = &b->pnext;
+            pp = page_link(b, pfn);
         }
     }
 }
@@ -136,6 +155,7 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
     uint32_t lin0 = cs->base + eip;
     uint32_t page_end = (lin0 & 0xfffff000u) + 4096;   /* may wrap to 0: compare via offsets */
     bool nocache = host0 == NULL;
+    uint32_t pa2 = NO_PA2, tail = 0;
     unsigned n = 0;
     uint32_t eip_mask = cpu->code32 ? 0xffffffffu : 0xffffu;
 
@@ -159,15 +179,22 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
         if (st == ZYDIS_STATUS_NO_MORE_DATA && avail < 15) {
             if (n > 0)
                 break;                  /* the page-crossing instruction gets its own block */
-            uint32_t pa2;
-            const uint8_t *h2 = tlb_fetch(cpu, lin + avail, &pa2);   /* may #PF on the next page */
-            if (h2)
+            uint32_t p2;
+            const uint8_t *h2 = tlb_fetch(cpu, lin + avail, &p2);   /* may #PF on the next page */
+            if (h2 && (p2 >> 12) < ex->npages && !nocache) {
                 memcpy(buf + avail, h2, 15 - avail);
-            else
+                pa2 = p2;       /* cached, and registered on both pages */
+            } else {
                 lin_read(cpu, lin + avail, buf + avail, 15 - avail, cpu->cpl == 3);
+                nocache = true;
+            }
+            tail = avail;
             avail = 15;
-            nocache = true;
             st = ZydisDecoderDecodeInstruction(dec, NULL, buf, avail, &d.zi);
+            if (ZYAN_SUCCESS(st))
+                tail = d.zi.length - tail;
+            else
+                pa2 = NO_PA2, nocache = true;
         }
         memset(r, 0, sizeof(*r));
         r->eip = eip;
@@ -197,7 +224,7 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
         uint32_t next = (eip + r->len) & eip_mask;
         bool wrapped = next != eip + r->len;    /* 16-bit IP wrapped to 0: a new block */
         eip = next;
-        if (d.end || n >= BLOCK_MAX_INSNS || nocache || wrapped || (page_end - lin) <= r->len)
+        if (d.end || n >= BLOCK_MAX_INSNS || nocache || wrapped || pa2 != NO_PA2 || (page_end - lin) <= r->len)
             break;
     }
     /* Terminator: falls through to the next block. */
@@ -219,13 +246,20 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
     for (unsigned k = 0; k < n; k++)
         bytes += recs[k].len;
     b->pa_end = pa0 + (bytes ? bytes : 1);
+    if (pa2 != NO_PA2) {
+        b->pa_end = (pa0 | 0xfffu) + 1;
+        b->pa2 = pa2;
+        b->pa2_end = pa2 + tail;
+    } else {
+        b->pa2 = b->pa2_end = NO_PA2;
+    }
     b->cs_base = cs->base;
     b->eip = cpu->s.eip;
     b->mode = mode;
     b->n = (uint16_t)n;
     b->valid = 1;
     b->nocache = nocache;
-    b->hnext = b->pnext = NULL;
+    b->hnext = b->pnext = b->pnext2 = NULL;
     b->succ[0] = b->succ[1] = NULL;
     b->succ_eip[0] = b->succ_eip[1] = 0;
     b->chain_gen = 0;
@@ -236,6 +270,13 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
             tlb_drop_writes_to(ex, pa0 & 0xfffff000u);   /* writes to this page now go slow */
         b->pnext = ex->page_blocks[pfn];
         ex->page_blocks[pfn] = b;
+        if (pa2 != NO_PA2) {
+            uint32_t pfn2 = pa2 >> 12;
+            if (!ex->page_blocks[pfn2])
+                tlb_drop_writes_to(ex, pa2 & 0xfffff000u);
+            b->pnext2 = ex->page_blocks[pfn2];
+            ex->page_blocks[pfn2] = b;
+        }
         unsigned h = block_hash(pa0);
         b->hnext = ex->hash[h];
         ex->hash[h] = b;
@@ -269,6 +310,13 @@ struct x86_block *block_get(struct x86_cpu *cpu)
         struct x86_block **pp = &ex->hash[block_hash(pa)];
         for (struct x86_block *b = *pp; b; pp = &b->hnext, b = b->hnext) {
             if (b->pa == pa && b->eip == eip && b->cs_base == cs_base && b->mode == mode) {
+                if (b->pa2 != NO_PA2) {
+                    /* The second page's mapping may have changed since decoding. */
+                    uint32_t p2;
+                    tlb_fetch(cpu, (lin | 0xfffu) + 1, &p2);
+                    if ((p2 & 0xfffff000u) != (b->pa2 & 0xfffff000u))
+                        continue;
+                }
                 if (pp != &ex->hash[block_hash(pa)]) {   /* move to front */
                     *pp = b->hnext;
                     b->hnext = ex->hash[block_hash(pa)];

@@ -43,6 +43,8 @@ struct x86_block {
     uint32_t mode;
     struct x86_block *hnext;     /* hash chain */
     struct x86_block *pnext;     /* blocks of the same physical page */
+    struct x86_block *pnext2;    /* ... of the second page, for a last instruction crossing into it */
+    uint32_t pa2, pa2_end;       /* bytes taken from the second page; pa2 = NO_PA2 when none */
     struct x86_block *succ[2];   /* chained successors, valid while chain_gen == exec->gen */
     uint32_t succ_eip[2];
     uint64_t chain_gen;
@@ -78,6 +80,7 @@ enum lf_op { LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC }
 #define EFL_ARITH (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF)
 
 #define BLOCK_HASH_BITS 14
+#define NO_PA2 0xffffffffu
 #define BLOCK_MAX_INSNS 64
 
 struct x86_exec {
