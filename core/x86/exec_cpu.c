@@ -32,6 +32,9 @@ void exec_cpu_destroy(struct x86_cpu *cpu)
 void exec_set_state(struct x86_cpu *cpu, const struct vcpu_state *st)
 {
     cpu->s = *st;
+    cpu->exec->ss_shadow = 0;
+    cpu->exec->db_hits = 0;
+    cpu->exec->prev_block = NULL;
     x86_set_eflags(cpu, st->eflags);
     x86_update_mode(cpu);
     x86_tlb_flush(cpu, true);
