@@ -89,8 +89,10 @@ void exec_code_write(struct x86_cpu *cpu, uint32_t pa, uint32_t len)
     if (pfn >= ex->npages)
         return;
     struct x86_block **pp = &ex->page_blocks[pfn];
+    ex->code_writes++;
     while (*pp) {
         struct x86_block *b = *pp;
+        ex->code_walk_steps++;
         bool first = (b->pa >> 12) == pfn;
         uint32_t lo = first ? b->pa : b->pa2, hi = first ? b->pa_end : b->pa2_end;
         if (lo < pa + len && pa < hi) {

@@ -60,6 +60,8 @@ void exec_print_stats(struct x86_cpu *cpu, FILE *out, double seconds)
     fprintf(out, "emu: blocks decoded %" PRIu64 ", executed %" PRIu64 ", live %" PRIu64
             ", invalidated by guest writes %" PRIu64 " (%" PRIu64 " while running)\n",
             s->decode_blocks, ex->blocks_run, ex->blocks_live, s->decode_invalidations, ex->smc_exits);
+    fprintf(out, "emu: guest writes to code pages %" PRIu64 " (%" PRIu64 " blocks examined)\n", ex->code_writes,
+            ex->code_walk_steps);
     fprintf(out, "emu: TLB misses %" PRIu64 ", flushes %" PRIu64 ", page walks %" PRIu64 "\n",
             s->tlb_misses, s->tlb_flushes, s->page_walks);
     fprintf(out, "emu: interrupts %" PRIu64 ", software interrupts %" PRIu64 ", task switches %" PRIu64 "\n",

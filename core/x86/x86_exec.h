@@ -107,6 +107,7 @@ struct x86_exec {
     struct x86_block *zombies;       /* invalidated while running, freed at the next boundary */
     uint64_t blocks_live;
     uint64_t smc_exits;
+    uint64_t code_writes, code_walk_steps;   /* writes reaching code pages; blocks examined */
     uint64_t blocks_run;
 
     struct tlb_entry tlbs[2][TLB_SIZE];
