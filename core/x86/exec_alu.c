@@ -40,7 +40,7 @@ static const struct x86_insn *alu_rr_##OP##_##SZ(struct x86_cpu *cpu, const stru
     uint32_t r = alu_calc(cpu, OP, a, b, &c);                                                     \
     if (ALU_WRITES(OP)) reg_set(cpu, SZ, i->rm, r);                                               \
     alu_flags(cpu, OP, SZ, a, b, r, c);                                                           \
-    return i + 1;                                                                                 \
+    return next_insn(cpu, i);                                                                                 \
 }                                                                                                 \
 static const struct x86_insn *alu_mr_##OP##_##SZ(struct x86_cpu *cpu, const struct x86_insn *i) \
 {                                                                                                 \
@@ -49,7 +49,7 @@ static const struct x86_insn *alu_mr_##OP##_##SZ(struct x86_cpu *cpu, const stru
     uint32_t r = alu_calc(cpu, OP, a, b, &c);                                                     \
     if (ALU_WRITES(OP)) mem_wr(cpu, SZ, i->seg, ea, r);                                           \
     alu_flags(cpu, OP, SZ, a, b, r, c);                                                           \
-    return i + 1;                                                                                 \
+    return next_insn(cpu, i);                                                                                 \
 }                                                                                                 \
 static const struct x86_insn *alu_rm_##OP##_##SZ(struct x86_cpu *cpu, const struct x86_insn *i) \
 {                                                                                                 \
@@ -57,7 +57,7 @@ static const struct x86_insn *alu_rm_##OP##_##SZ(struct x86_cpu *cpu, const stru
     uint32_t r = alu_calc(cpu, OP, a, b, &c);                                                     \
     if (ALU_WRITES(OP)) reg_set(cpu, SZ, i->reg, r);                                              \
     alu_flags(cpu, OP, SZ, a, b, r, c);                                                           \
-    return i + 1;                                                                                 \
+    return next_insn(cpu, i);                                                                                 \
 }                                                                                                 \
 static const struct x86_insn *alu_ri_##OP##_##SZ(struct x86_cpu *cpu, const struct x86_insn *i) \
 {                                                                                                 \
@@ -65,7 +65,7 @@ static const struct x86_insn *alu_ri_##OP##_##SZ(struct x86_cpu *cpu, const stru
     uint32_t r = alu_calc(cpu, OP, a, i->imm, &c);                                                \
     if (ALU_WRITES(OP)) reg_set(cpu, SZ, i->rm, r);                                               \
     alu_flags(cpu, OP, SZ, a, i->imm, r, c);                                                      \
-    return i + 1;                                                                                 \
+    return next_insn(cpu, i);                                                                                 \
 }                                                                                                 \
 static const struct x86_insn *alu_mi_##OP##_##SZ(struct x86_cpu *cpu, const struct x86_insn *i) \
 {                                                                                                 \
@@ -73,7 +73,7 @@ static const struct x86_insn *alu_mi_##OP##_##SZ(struct x86_cpu *cpu, const stru
     uint32_t r = alu_calc(cpu, OP, a, i->imm, &c);                                                \
     if (ALU_WRITES(OP)) mem_wr(cpu, SZ, i->seg, ea, r);                                           \
     alu_flags(cpu, OP, SZ, a, i->imm, r, c);                                                      \
-    return i + 1;                                                                                 \
+    return next_insn(cpu, i);                                                                                 \
 }
 
 #define ALU_OP_ALL_SIZES(OP) ALU_FORMS(OP, 1) ALU_FORMS(OP, 2) ALU_FORMS(OP, 4)
@@ -102,7 +102,7 @@ static const struct x86_insn *h_inc_r32(struct x86_cpu *cpu, const struct x86_in
     uint32_t a = cpu->s.gpr[i->rm];
     cpu->s.gpr[i->rm] = a + 1;
     incdec_flags(cpu, false, 4, a, a + 1);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_dec_r32(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -110,7 +110,7 @@ static const struct x86_insn *h_dec_r32(struct x86_cpu *cpu, const struct x86_in
     uint32_t a = cpu->s.gpr[i->rm];
     cpu->s.gpr[i->rm] = a - 1;
     incdec_flags(cpu, true, 4, a, a - 1);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_incdec(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -119,14 +119,14 @@ static const struct x86_insn *h_incdec(struct x86_cpu *cpu, const struct x86_ins
     uint32_t r = i->op ? a - 1 : a + 1;
     rm_write(cpu, i, i->osz, ea, r);
     incdec_flags(cpu, i->op, i->osz, a, r);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_not(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     uint32_t ea = 0, a = rm_read(cpu, i, i->osz, &ea);
     rm_write(cpu, i, i->osz, ea, ~a);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_neg(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -134,7 +134,7 @@ static const struct x86_insn *h_neg(struct x86_cpu *cpu, const struct x86_insn *
     uint32_t ea = 0, a = rm_read(cpu, i, i->osz, &ea);
     rm_write(cpu, i, i->osz, ea, 0u - a);
     lf_set(cpu, LF_SUB, i->osz, 0, a, 0u - a);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static unsigned byte_reg(unsigned r) { return r < 4 ? r * 4 : (r - 4) * 4 + 1; }

@@ -121,7 +121,7 @@ static const struct x86_insn *h_int(struct x86_cpu *cpu, const struct x86_insn *
     case 1: kind = EV_SOFT_EXC; vec = X86_BP; break;
     case 2:
         if (!x86_cond(cpu, 0))
-            return i + 1;
+            return next_insn(cpu, i);
         kind = EV_SOFT_EXC;
         vec = X86_OF;
         break;

@@ -67,7 +67,7 @@ static enum x86_emu_status emu_loop(struct x86_emu *e, uint32_t lo, uint32_t hi,
                 ev->vector = cpu->exc_vector;
                 ev->err = cpu->exc_err;
                 ev->cr2 = cpu->s.cr2;
-                ev->eip = ex->cur ? ex->cur->eip : cpu->insn_eip;
+                ev->eip = cpu->insn_eip;
             }
             exec_retire_fault(cpu);
             if (!e->deliver)

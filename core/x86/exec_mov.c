@@ -5,40 +5,40 @@
 static const struct x86_insn *h_push_r32(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     stack_push(cpu, 4, cpu->s.gpr[i->rm]);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_pop_r32(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     uint32_t v = stack_pop(cpu, 4);
     cpu->s.gpr[i->rm] = v;    /* POP ESP: the popped value wins over the increment */
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_push_r(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     stack_push(cpu, i->osz, reg_get(cpu, i->osz, i->rm));
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_pop_r(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     uint32_t v = stack_pop(cpu, i->osz);
     reg_set(cpu, i->osz, i->rm, v);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_push_imm(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     stack_push(cpu, i->osz, i->imm);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_push_rm(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     uint32_t ea = 0, v = rm_read(cpu, i, i->osz, &ea);
     stack_push(cpu, i->osz, v);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* POP r/m: the address is computed with ESP already incremented (SDM Vol. 2B POP). */
@@ -50,13 +50,13 @@ static const struct x86_insn *h_pop_rm(struct x86_cpu *cpu, const struct x86_ins
     uint32_t nsp = cpu->s.gpr[R_ESP];
     if (i->rm != RM_MEM) {
         reg_set(cpu, i->osz, i->rm, v);
-        return i + 1;
+        return next_insn(cpu, i);
     }
     uint32_t ea = ea_of(cpu, i);
     cpu->s.gpr[R_ESP] = old;
     mem_wr(cpu, i->osz, i->seg, ea, v);
     cpu->s.gpr[R_ESP] = nsp;
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_pusha(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -70,7 +70,7 @@ static const struct x86_insn *h_pusha(struct x86_cpu *cpu, const struct x86_insn
         vals[r] = reg_get(cpu, sz, (unsigned)r);
     for (int r = 0; r < 8; r++)
         stack_push(cpu, sz, vals[r]);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_popa(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -83,7 +83,7 @@ static const struct x86_insn *h_popa(struct x86_cpu *cpu, const struct x86_insn 
         if (r != R_ESP)
             reg_set(cpu, sz, (unsigned)r, vals[r]);
     sp_set(cpu, sp_get(cpu) + 8u * (uint32_t)sz);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* ENTER imm16, imm8 (SDM Vol. 2A ENTER): nesting level taken modulo 32. */
@@ -109,7 +109,7 @@ static const struct x86_insn *h_enter(struct x86_cpu *cpu, const struct x86_insn
     }
     reg_set(cpu, sz, R_EBP, frame);
     sp_set(cpu, sp_get(cpu) - size);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_leave(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -118,38 +118,38 @@ static const struct x86_insn *h_leave(struct x86_cpu *cpu, const struct x86_insn
     uint32_t v = mem_rd(cpu, i->osz, S_SS, ebp);
     sp_set(cpu, ebp + (uint32_t)i->osz);
     reg_set(cpu, i->osz, R_EBP, v);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* ---- MOV ---------------------------------------------------------------------------------- */
 static const struct x86_insn *h_mov_rr32(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     cpu->s.gpr[i->rm] = cpu->s.gpr[i->reg];
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_mov_rm32(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     cpu->s.gpr[i->reg] = mem_rd(cpu, 4, i->seg, ea_of(cpu, i));
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_mov_mr32(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     mem_wr(cpu, 4, i->seg, ea_of(cpu, i), cpu->s.gpr[i->reg]);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_mov_ri32(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     cpu->s.gpr[i->rm] = i->imm;
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_mov_mi32(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     mem_wr(cpu, 4, i->seg, ea_of(cpu, i), i->imm);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* Any size: op 0 r/m <- reg, 1 reg <- r/m, 2 r/m <- imm. */
@@ -171,7 +171,7 @@ static const struct x86_insn *h_mov(struct x86_cpu *cpu, const struct x86_insn *
         rm_write(cpu, i, i->osz, ea, i->imm);
         break;
     }
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_movx(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -182,19 +182,19 @@ static const struct x86_insn *h_movx(struct x86_cpu *cpu, const struct x86_insn 
     if (i->op & 1)
         v = ssz == 1 ? (uint32_t)(int8_t)v : (uint32_t)(int16_t)v;
     reg_set(cpu, i->osz, i->reg, v);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_movzx_rm8_32(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     cpu->s.gpr[i->reg] = mem_rd(cpu, 1, i->seg, ea_of(cpu, i));
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_lea(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     reg_set(cpu, i->osz, i->reg, ea_of(cpu, i));
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_xchg(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -203,7 +203,7 @@ static const struct x86_insn *h_xchg(struct x86_cpu *cpu, const struct x86_insn 
     uint32_t b = reg_get(cpu, i->osz, i->reg);
     rm_write(cpu, i, i->osz, ea, b);
     reg_set(cpu, i->osz, i->reg, a);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_xadd(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -213,7 +213,7 @@ static const struct x86_insn *h_xadd(struct x86_cpu *cpu, const struct x86_insn 
     rm_write(cpu, i, i->osz, ea, r);
     reg_set(cpu, i->osz, i->reg, a);
     lf_set(cpu, LF_ADD, i->osz, a, b, r);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* CMPXCHG: a memory destination is always written (SDM Vol. 2A CMPXCHG). */
@@ -226,7 +226,7 @@ static const struct x86_insn *h_cmpxchg(struct x86_cpu *cpu, const struct x86_in
     if (!eq)
         reg_set(cpu, i->osz, R_EAX, v);
     lf_set(cpu, LF_SUB, i->osz, acc, v, acc - v);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_cmpxchg8b(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -243,7 +243,7 @@ static const struct x86_insn *h_cmpxchg8b(struct x86_cpu *cpu, const struct x86_
         cpu->s.gpr[R_EDX] = (uint32_t)(v >> 32);
         flags_set(cpu, EFL_ZF, 0);
     }
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_xlat(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -252,7 +252,7 @@ static const struct x86_insn *h_xlat(struct x86_cpu *cpu, const struct x86_insn 
     if (i->a16)
         ea &= 0xffff;
     reg_set(cpu, 1, 0, mem_rd(cpu, 1, i->seg, ea));
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_bound(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -265,13 +265,13 @@ static const struct x86_insn *h_bound(struct x86_cpu *cpu, const struct x86_insn
     int32_t l = sz == 2 ? (int16_t)lo : (int32_t)lo, h = sz == 2 ? (int16_t)hi : (int32_t)hi;
     if (v < l || v > h)
         x86_raise(cpu, X86_BR, X86_NO_ERR);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_nop(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     (void)cpu;
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static uint8_t breg(unsigned r) { return (uint8_t)(r < 4 ? r * 4 : (r - 4) * 4 + 1); }

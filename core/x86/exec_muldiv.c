@@ -106,7 +106,7 @@ static const struct x86_insn *h_muldiv(struct x86_cpu *cpu, const struct x86_ins
         break;
     }
     }
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* IMUL r, r/m (0F AF) and IMUL r, r/m, imm (69, 6B): truncated product, CF=OF on overflow. */
@@ -123,7 +123,7 @@ static const struct x86_insn *h_imul2(struct x86_cpu *cpu, const struct x86_insn
         cpu->s.gpr[i->reg] = (uint32_t)r;
         mul_flags(cpu, (uint32_t)r, 4, r != (int32_t)r);
     }
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static uint8_t al(struct x86_cpu *cpu) { return (uint8_t)cpu->s.gpr[R_EAX]; }
@@ -186,7 +186,7 @@ static const struct x86_insn *h_bcd(struct x86_cpu *cpu, const struct x86_insn *
     }
     }
     put_flags(cpu, nf);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_cbw(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -195,7 +195,7 @@ static const struct x86_insn *h_cbw(struct x86_cpu *cpu, const struct x86_insn *
         reg_set(cpu, 2, R_EAX, (uint32_t)(int8_t)cpu->s.gpr[R_EAX]);
     else
         cpu->s.gpr[R_EAX] = (uint32_t)(int16_t)cpu->s.gpr[R_EAX];
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_cwd(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -204,26 +204,26 @@ static const struct x86_insn *h_cwd(struct x86_cpu *cpu, const struct x86_insn *
         reg_set(cpu, 2, R_EDX, (cpu->s.gpr[R_EAX] & 0x8000) ? 0xffff : 0);
     else
         cpu->s.gpr[R_EDX] = (cpu->s.gpr[R_EAX] & 0x80000000u) ? 0xffffffffu : 0;
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_lahf(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     uint32_t f = x86_get_eflags(cpu);
     reg_set(cpu, 1, 1, (f & (EFL_SF | EFL_ZF | EFL_AF | EFL_PF | EFL_CF)) | EFL_FIXED1);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_sahf(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     flags_set(cpu, EFL_SF | EFL_ZF | EFL_AF | EFL_PF | EFL_CF, (cpu->s.gpr[R_EAX] >> 8) & 0xff);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_salc(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     set_al(cpu, flags_cf(cpu) ? 0xff : 0);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* CLC STC CMC CLD STD (F8 F9 F5 FC FD). */
@@ -236,7 +236,7 @@ static const struct x86_insn *h_flagop(struct x86_cpu *cpu, const struct x86_ins
     case 0xfc: cpu->s.eflags &= ~EFL_DF; break;
     default: cpu->s.eflags |= EFL_DF; break;
     }
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 bool decode_misc(struct x86_dec *d, struct x86_insn *rec)

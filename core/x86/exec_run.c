@@ -9,8 +9,12 @@
 _Noreturn void x86_raise(struct x86_cpu *cpu, int vector, uint32_t err)
 {
     struct x86_exec *ex = cpu->exec;
-    if (ex && ex->cur)
+    if (ex && ex->cur) {
+        /* The record may live in a stack frame the longjmp discards: take what is needed now. */
         cpu->insn_eip = ex->cur->eip;
+        ex->fault_retired = ex->cur->nret - 1u;
+        ex->cur = NULL;
+    }
     cpu->exc_vector = vector;
     cpu->exc_err = err;
     if (vector >= 0 && vector < 32)
@@ -44,18 +48,22 @@ void exec_block(struct x86_cpu *cpu, struct x86_block *b, bool single)
     uint64_t n;
     ex->cur_block = b;
     if (single) {
+        /* Run the first record against a private terminator, so that threaded handlers stop
+         * after one instruction. */
+        struct x86_insn one[2];
+        one[0] = *i;
+        memset(&one[1], 0, sizeof(one[1]));
+        one[1].fn = h_block_end;
+        one[1].eip = next_eip(i);
+        one[1].nret = 1;
         if (TRACE_ON(TRACE_INSN))
             trace_insn(cpu, i);
-        ex->cur = i;
-        const struct x86_insn *nx = i->fn(cpu, i);
-        if (nx)
-            cpu->s.eip = next_eip(i);
+        ex->cur = &one[0];
+        one[0].fn(cpu, &one[0]);
         n = i->fn != h_block_end;
     } else {
-        do {
-            ex->cur = i;
-            i = i->fn(cpu, i);
-        } while (i);
+        ex->cur = i;
+        i->fn(cpu, i);
         n = ex->cur->nret;
     }
     ex->cur = NULL;
@@ -68,9 +76,9 @@ void exec_block(struct x86_cpu *cpu, struct x86_block *b, bool single)
 void exec_retire_fault(struct x86_cpu *cpu)
 {
     struct x86_exec *ex = cpu->exec;
-    if (ex->cur_block && ex->cur) {
-        cpu->vm->clock.icount += ex->cur->nret - 1u;
-    }
+    if (ex->cur_block)
+        cpu->vm->clock.icount += ex->fault_retired;
+    ex->fault_retired = 0;
     ex->cur = NULL;
     ex->cur_block = NULL;
     ex->prev_block = NULL;
@@ -256,10 +264,8 @@ static enum engine_exit exec_run_loop(struct x86_cpu *cpu, uint64_t deadline)
         /* The block itself: one indirect call per instruction, no per-instruction checks. */
         const struct x86_insn *i = b->insns;
         ex->cur_block = b;
-        do {
-            ex->cur = i;
-            i = i->fn(cpu, i);
-        } while (i);
+        ex->cur = i;
+        i->fn(cpu, i);
         clk->icount += ex->cur->nret;
         ex->cur = NULL;
         ex->blocks_run++;

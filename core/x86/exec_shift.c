@@ -78,11 +78,11 @@ static const struct x86_insn *h_shift(struct x86_cpu *cpu, const struct x86_insn
     unsigned c = (i->imm == 0xff ? cpu->s.gpr[R_ECX] : i->imm) & 0x1f;
     uint32_t ea = 0, v = rm_read(cpu, i, i->osz, &ea);
     if (!c)
-        return i + 1;
+        return next_insn(cpu, i);
     if (i->rm == RM_MEM)     /* fault before the flags change */
         x86_check_access(cpu, i->seg, ea, i->osz, true);
     rm_write(cpu, i, i->osz, ea, do_shift(cpu, i->op, i->osz, v, c));
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* Hot forms: 32-bit register shifted by an immediate. */
@@ -90,14 +90,14 @@ static const struct x86_insn *h_shl_r32_imm(struct x86_cpu *cpu, const struct x8
 {
     uint32_t v = cpu->s.gpr[i->rm];
     cpu->s.gpr[i->rm] = do_shift(cpu, 4, 4, v, i->imm);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_shr_r32_imm(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     uint32_t v = cpu->s.gpr[i->rm];
     cpu->s.gpr[i->rm] = do_shift(cpu, 5, 4, v, i->imm);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_rol_r32_imm(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -107,7 +107,7 @@ static const struct x86_insn *h_rol_r32_imm(struct x86_cpu *cpu, const struct x8
     cpu->s.gpr[i->rm] = r;
     uint32_t cf = r & 1;
     flags_set_cf_of(cpu, (cf ? EFL_CF : 0) | ((((r >> 31) ^ cf) & 1) ? EFL_OF : 0));
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* SHLD/SHRD: the destination shifted with bits of the source filling in. 16-bit counts above 16
@@ -117,7 +117,7 @@ static const struct x86_insn *h_shxd(struct x86_cpu *cpu, const struct x86_insn 
     unsigned c = (i->imm == 0xff ? cpu->s.gpr[R_ECX] : i->imm) & 0x1f;
     uint32_t ea = 0, dst = rm_read(cpu, i, i->osz, &ea);
     if (!c)
-        return i + 1;
+        return next_insn(cpu, i);
     uint32_t src = reg_get(cpu, i->osz, i->reg), r, cf;
     int sz = i->osz;
     bool left = i->op == 0;
@@ -143,7 +143,7 @@ static const struct x86_insn *h_shxd(struct x86_cpu *cpu, const struct x86_insn 
     uint32_t of = ((r ^ dst) >> (sz * 8 - 1)) & 1;
     rm_write(cpu, i, sz, ea, r);
     put_flags(cpu, EFL_ARITH, flags_szp(r, sz) | (cf ? EFL_CF : 0) | (of ? EFL_OF : 0));
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* BT/BTS/BTR/BTC. A register bit offset addresses memory beyond the operand (signed, in units
@@ -178,7 +178,7 @@ static const struct x86_insn *h_bt(struct x86_cpu *cpu, const struct x86_insn *i
             mem_wr(cpu, sz, i->seg, ea, nv);
     }
     flags_set(cpu, EFL_CF, old ? EFL_CF : 0);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* BSF/BSR: ZF=1 and the destination unchanged for a zero source. */
@@ -187,19 +187,19 @@ static const struct x86_insn *h_bsx(struct x86_cpu *cpu, const struct x86_insn *
     uint32_t ea = 0, v = rm_read(cpu, i, i->osz, &ea);
     if (!v) {
         flags_set(cpu, EFL_ZF, EFL_ZF);
-        return i + 1;
+        return next_insn(cpu, i);
     }
     uint32_t r = i->op ? 31u - (uint32_t)__builtin_clz(v) : (uint32_t)__builtin_ctz(v);
     reg_set(cpu, i->osz, i->reg, r);
     flags_set(cpu, EFL_ZF, 0);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_setcc(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     uint32_t ea = i->rm == RM_MEM ? ea_of(cpu, i) : 0;
     rm_write(cpu, i, 1, ea, x86_cond(cpu, i->op));
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* CMOVcc reads its source even when the condition is false (a memory source can fault). */
@@ -208,7 +208,7 @@ static const struct x86_insn *h_cmov(struct x86_cpu *cpu, const struct x86_insn 
     uint32_t ea = 0, v = rm_read(cpu, i, i->osz, &ea);
     if (x86_cond(cpu, i->op))
         reg_set(cpu, i->osz, i->reg, v);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_bswap(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -219,7 +219,7 @@ static const struct x86_insn *h_bswap(struct x86_cpu *cpu, const struct x86_insn
         reg_set(cpu, 2, i->rm, 0);
     else
         cpu->s.gpr[i->rm] = __builtin_bswap32(v);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static uint8_t breg(unsigned r) { return (uint8_t)(r < 4 ? r * 4 : (r - 4) * 4 + 1); }

@@ -78,7 +78,7 @@ static const struct x86_insn *h_string(struct x86_cpu *cpu, const struct x86_ins
     bool rep = i->rep != 0;
     uint32_t count = rep ? (cpu->s.gpr[R_ECX] & amask) : 1;
     if (!count)
-        return i + 1;
+        return next_insn(cpu, i);
     if ((i->op == S_INS || i->op == S_OUTS)) {
         x86_check_io(cpu, (uint16_t)cpu->s.gpr[R_EDX], (unsigned)sz);
         cpu->exec->attention = 1;
@@ -93,7 +93,7 @@ static const struct x86_insn *h_string(struct x86_cpu *cpu, const struct x86_ins
                 count -= n;
                 cpu->s.gpr[R_ECX] = (cpu->s.gpr[R_ECX] & ~amask) | (count & amask);
                 if (!count)
-                    return i + 1;
+                    return next_insn(cpu, i);
                 continue;
             }
         }
@@ -157,7 +157,7 @@ static const struct x86_insn *h_string(struct x86_cpu *cpu, const struct x86_ins
     }
     if (i->op == S_INS || i->op == S_OUTS)
         return end_block(cpu, i);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 bool decode_str(struct x86_dec *d, struct x86_insn *rec)

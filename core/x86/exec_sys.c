@@ -35,11 +35,11 @@ static const struct x86_insn *h_cli_sti(struct x86_cpu *cpu, const struct x86_in
         if (sti && (cpu->s.eflags & EFL_VIP))
             x86_raise(cpu, X86_GP, 0);
         cpu->s.eflags = sti ? cpu->s.eflags | EFL_VIF : cpu->s.eflags & ~EFL_VIF;
-        return i + 1;
+        return next_insn(cpu, i);
     }
     if (!sti) {
         cpu->s.eflags &= ~EFL_IF;
-        return i + 1;
+        return next_insn(cpu, i);
     }
     cpu->exec->attention = 1;
     if (!(cpu->s.eflags & EFL_IF)) {
@@ -58,7 +58,7 @@ static const struct x86_insn *h_pushf(struct x86_cpu *cpu, const struct x86_insn
         f = (f & ~(EFL_IF | EFL_IOPL)) | ((f & EFL_VIF) ? EFL_IF : 0) | EFL_IOPL;
     }
     stack_push(cpu, i->osz, f & 0x00fcffffu);   /* the image has VM and RF clear */
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_popf(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -123,7 +123,7 @@ static const struct x86_insn *h_store_sreg(struct x86_cpu *cpu, const struct x86
         mem_wr(cpu, 2, i->seg, ea_of(cpu, i), sel);
     else
         reg_set(cpu, i->osz, i->rm, sel);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* PUSH Sreg with a 32-bit operand moves ESP by 4 but writes only the selector's 16 bits, as
@@ -133,7 +133,7 @@ static const struct x86_insn *h_push_sreg(struct x86_cpu *cpu, const struct x86_
     uint16_t sel = cpu->s.seg[i->reg].sel;
     if (i->osz == 2) {
         stack_push(cpu, 2, sel);
-        return i + 1;
+        return next_insn(cpu, i);
     }
     uint32_t sp = sp_get(cpu) - 4;
     if (!cpu->stack32)
@@ -141,7 +141,7 @@ static const struct x86_insn *h_push_sreg(struct x86_cpu *cpu, const struct x86_
     x86_check_access(cpu, S_SS, sp, 4, true);
     mem_wr(cpu, 2, S_SS, sp, sel);
     sp_set(cpu, sp);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_pop_sreg(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -177,7 +177,7 @@ static const struct x86_insn *h_arpl(struct x86_cpu *cpu, const struct x86_insn 
     } else {
         flags_set(cpu, EFL_ZF, 0);
     }
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* 0F 00: SLDT STR LLDT LTR VERR VERW. */
@@ -191,7 +191,7 @@ static const struct x86_insn *h_grp6(struct x86_cpu *cpu, const struct x86_insn 
             mem_wr(cpu, 2, i->seg, ea_of(cpu, i), sel);
         else
             reg_set(cpu, i->osz, i->rm, sel);
-        return i + 1;
+        return next_insn(cpu, i);
     }
     case 2: case 3: {
         x86_require_cpl0(cpu);
@@ -207,7 +207,7 @@ static const struct x86_insn *h_grp6(struct x86_cpu *cpu, const struct x86_insn 
         uint16_t sel = (uint16_t)rm_read(cpu, i, 2, &ea);
         bool ok = i->op == 4 ? x86_verr(cpu, sel) : x86_verw(cpu, sel);
         flags_set(cpu, EFL_ZF, ok ? EFL_ZF : 0);
-        return i + 1;
+        return next_insn(cpu, i);
     }
     }
 }
@@ -223,7 +223,7 @@ static const struct x86_insn *h_grp7(struct x86_cpu *cpu, const struct x86_insn 
         x86_check_access(cpu, i->seg, ea, 6, true);
         mem_wr(cpu, 2, i->seg, ea, t->limit);
         mem_wr(cpu, 4, i->seg, ea2, i->osz == 2 ? (t->base & 0xffffff) : t->base);
-        return i + 1;
+        return next_insn(cpu, i);
     }
     case 2: case 3: {
         x86_require_cpl0(cpu);
@@ -242,7 +242,7 @@ static const struct x86_insn *h_grp7(struct x86_cpu *cpu, const struct x86_insn 
             mem_wr(cpu, 2, i->seg, ea, cpu->s.cr0 & 0xffff);
         else
             reg_set(cpu, i->osz, i->rm, cpu->s.cr0);
-        return i + 1;
+        return next_insn(cpu, i);
     case 6: {
         x86_require_cpl0(cpu);
         uint16_t v = (uint16_t)(i->rm == RM_MEM ? mem_rd(cpu, 2, i->seg, ea) : reg_get(cpu, 2, i->rm));
@@ -266,7 +266,7 @@ static const struct x86_insn *h_lar_lsl(struct x86_cpu *cpu, const struct x86_in
     if (ok)
         reg_set(cpu, i->osz, i->reg, out);
     flags_set(cpu, EFL_ZF, ok ? EFL_ZF : 0);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 /* 0F 06 CLTS, 0F 08 INVD, 0F 09 WBINVD, 0F 20-23 MOV CR/DR, 0F 30-35, 0F A2 CPUID. */
@@ -280,11 +280,11 @@ static const struct x86_insn *h_priv(struct x86_cpu *cpu, const struct x86_insn 
         return sys_done(cpu, i);
     case 0x08: case 0x09:
         x86_require_cpl0(cpu);
-        return i + 1;
+        return next_insn(cpu, i);
     case 0x20:
         x86_require_cpl0(cpu);
         g[i->rm] = x86_read_cr(cpu, i->reg);
-        return i + 1;
+        return next_insn(cpu, i);
     case 0x22:
         x86_require_cpl0(cpu);
         sync_eip(cpu, i);
@@ -293,7 +293,7 @@ static const struct x86_insn *h_priv(struct x86_cpu *cpu, const struct x86_insn 
     case 0x21:
         x86_require_cpl0(cpu);
         g[i->rm] = x86_read_dr(cpu, i->reg);
-        return i + 1;
+        return next_insn(cpu, i);
     case 0x23:
         x86_require_cpl0(cpu);
         sync_eip(cpu, i);
@@ -309,7 +309,7 @@ static const struct x86_insn *h_priv(struct x86_cpu *cpu, const struct x86_insn 
         uint64_t v = x86_rdmsr(cpu, g[R_ECX]);
         g[R_EAX] = (uint32_t)v;
         g[R_EDX] = (uint32_t)(v >> 32);
-        return i + 1;
+        return next_insn(cpu, i);
     }
     case 0x31: {
         if ((cpu->s.cr4 & CR4_TSD) && cpu->cpl && cpu->pe)
@@ -317,7 +317,7 @@ static const struct x86_insn *h_priv(struct x86_cpu *cpu, const struct x86_insn 
         uint64_t v = x86_rdtsc(cpu);
         g[R_EAX] = (uint32_t)v;
         g[R_EDX] = (uint32_t)(v >> 32);
-        return i + 1;
+        return next_insn(cpu, i);
     }
     case 0x33:
         if (!(cpu->s.cr4 & CR4_PCE) && cpu->cpl && cpu->pe)
@@ -325,7 +325,7 @@ static const struct x86_insn *h_priv(struct x86_cpu *cpu, const struct x86_insn 
         if (g[R_ECX] > 1)
             x86_raise(cpu, X86_GP, 0);
         g[R_EAX] = g[R_EDX] = 0;    /* no performance counters are modelled */
-        return i + 1;
+        return next_insn(cpu, i);
     case 0x34:
         sync_eip(cpu, i);
         x86_sysenter(cpu);
@@ -343,7 +343,7 @@ static const struct x86_insn *h_priv(struct x86_cpu *cpu, const struct x86_insn 
         g[R_EBX] = out[1];
         g[R_ECX] = out[2];
         g[R_EDX] = out[3];
-        return i + 1;
+        return next_insn(cpu, i);
     }
     }
 }
@@ -354,14 +354,14 @@ static const struct x86_insn *h_x87(struct x86_cpu *cpu, const struct x86_insn *
     uint32_t ea = i->rm == RM_MEM ? ea_of(cpu, i) : 0;
     cpu->insn_eip = i->eip;
     x87_execute(cpu, i->opcode, i->modrm, i->seg, ea, i->o32);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_fwait(struct x86_cpu *cpu, const struct x86_insn *i)
 {
     cpu->insn_eip = i->eip;
     x87_fwait(cpu);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const struct x86_insn *h_fxsave(struct x86_cpu *cpu, const struct x86_insn *i)
@@ -372,7 +372,7 @@ static const struct x86_insn *h_fxsave(struct x86_cpu *cpu, const struct x86_ins
         x87_fxrstor(cpu, i->seg, ea);
     else
         x87_fxsave(cpu, i->seg, ea);
-    return i + 1;
+    return next_insn(cpu, i);
 }
 
 static const int sreg_of_op[] = { [0x06] = S_ES, [0x07] = S_ES, [0x0e] = S_CS, [0x16] = S_SS,

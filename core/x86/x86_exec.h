@@ -89,6 +89,7 @@ struct x86_exec {
     uint32_t lf_res, lf_s1, lf_s2;
     uint8_t lf_op, lf_sz, lf_cin;
     const struct x86_insn *cur;      /* record executing now, NULL outside instructions */
+    uint32_t fault_retired;          /* instructions of the block retired before a fault */
     struct x86_block *cur_block;
     struct x86_block *prev_block;    /* block that ran last, for chaining its successor */
     uint64_t gen;                    /* bumped when chains may be stale (TLB, mode, code writes) */
@@ -327,6 +328,16 @@ static inline void rm_write(struct x86_cpu *cpu, const struct x86_insn *i, int s
         reg_set(cpu, sz, i->rm, v);
     else
         mem_wr(cpu, sz, i->seg, ea, v);
+}
+
+/* Threaded dispatch: a handler that falls through runs the next record itself (a sibling call
+ * GCC turns into a jump), so the loop is entered once per block, not per instruction. Depth is
+ * bounded by BLOCK_MAX_INSNS. */
+static inline const struct x86_insn *next_insn(struct x86_cpu *cpu, const struct x86_insn *i)
+{
+    const struct x86_insn *n = i + 1;
+    cpu->exec->cur = n;
+    return n->fn(cpu, n);
 }
 
 static inline uint32_t next_eip(const struct x86_insn *i)
