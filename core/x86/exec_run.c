@@ -188,7 +188,7 @@ static uint64_t next_check(const struct vclock *clk, uint64_t deadline)
         uint64_t now = vclock_ns(clk);
         return clk->icount + (deadline > now ? (deadline - now + VCLOCK_DET_NS_PER_INSN - 1) / VCLOCK_DET_NS_PER_INSN : 0);
     }
-    return clk->icount + 4096;
+    return clk->icount + 1024;
 }
 
 static enum engine_exit exec_run_loop(struct x86_cpu *cpu, uint64_t deadline)
