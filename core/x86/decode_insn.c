@@ -137,7 +137,8 @@ bool decode_insn(struct x86_cpu *cpu, struct x86_dec *d, struct x86_insn *rec)
         return false;
 
     bool ok = decode_alu(d, rec) || decode_alu2(d, rec) || decode_mov(d, rec) || decode_ctl(d, rec) ||
-              decode_str(d, rec) || decode_misc(d, rec) || decode_sys(d, rec);
+              decode_str(d, rec) || decode_misc(d, rec) || decode_sys(d, rec) ||
+              decode_priv(d, rec);
     if (ok && d->lock) {
         bool lockable = false;
         unsigned op = d->op;

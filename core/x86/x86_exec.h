@@ -384,6 +384,7 @@ bool decode_mov(struct x86_dec *d, struct x86_insn *rec);
 bool decode_ctl(struct x86_dec *d, struct x86_insn *rec);
 bool decode_str(struct x86_dec *d, struct x86_insn *rec);
 bool decode_sys(struct x86_dec *d, struct x86_insn *rec);
+bool decode_priv(struct x86_dec *d, struct x86_insn *rec);
 bool decode_misc(struct x86_dec *d, struct x86_insn *rec);
 bool decode_alu2(struct x86_dec *d, struct x86_insn *rec);
 
