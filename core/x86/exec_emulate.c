@@ -119,3 +119,29 @@ enum x86_emu_status x86_emu_run_range(struct x86_emu *e, uint32_t lo, uint32_t h
         return X86_EMU_LEFT_RANGE;
     return emu_counted(e, lo, hi, max_insns, ev);
 }
+
+enum x86_emu_status x86_emu_interrupt(struct x86_emu *e, int vector, struct x86_emu_event *ev)
+{
+    struct x86_cpu *cpu = e->cpu;
+    volatile bool faulted = false;
+    if (setjmp(cpu->fault_jmp)) {
+        if (!faulted && ev) {
+            ev->vector = cpu->exc_vector;
+            ev->err = cpu->exc_err;
+            ev->cr2 = cpu->s.cr2;
+            ev->eip = cpu->insn_eip;
+        }
+        faulted = true;
+        exec_retire_fault(cpu);
+        x86_handle_fault(cpu);      /* #DF / triple fault escalation */
+        exec_refresh(cpu);
+        return cpu->vm->stop ? X86_EMU_STOP : X86_EMU_EXCEPTION;
+    }
+    cpu->s.halted = 0;
+    cpu->insn_eip = cpu->s.eip;
+    flags_materialize(cpu);
+    cpu->stats.interrupts++;
+    x86_deliver_event(cpu, vector & 0xff, EV_EXT_INT, X86_NO_ERR);
+    exec_refresh(cpu);
+    return X86_EMU_OK;
+}

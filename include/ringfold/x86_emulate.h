@@ -46,6 +46,11 @@ enum x86_emu_status x86_emu_step(struct x86_emu *e, struct x86_emu_event *ev);
 enum x86_emu_status x86_emu_run_range(struct x86_emu *e, uint32_t lo, uint32_t hi, uint64_t max_insns,
                                       struct x86_emu_event *ev);
 
+/* Delivers external interrupt vector (from the PIC) through the guest's IDT/IVT as the CPU
+ * would between instructions (the caller checked EFLAGS.IF and the interrupt shadow); wakes a
+ * halted vCPU. X86_EMU_OK, or X86_EMU_EXCEPTION when delivery faulted (then escalated). */
+enum x86_emu_status x86_emu_interrupt(struct x86_emu *e, int vector, struct x86_emu_event *ev);
+
 /* Guest memory changed behind the emulator's back (native execution): drop decoded code for
  * physical [pa, pa+len), or everything. */
 void x86_emu_code_written(struct x86_emu *e, uint64_t pa, uint64_t len);

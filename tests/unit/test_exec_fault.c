@@ -241,3 +241,27 @@ Test(exec_fault, sti_hlt_wakes_on_interrupt_and_returns_after_hlt)
     cr_assert_eq(tvm.stop, VM_STOP_HUNG, "the final cli; hlt can never wake");
     emu_engine_ops.destroy(priv);
 }
+
+Test(exec_fault, emulate_api_delivers_an_external_interrupt)
+{
+    /* handler at 0x3200: mov eax,0x99; iret */
+    static const uint8_t handler[] = { 0xb8, 0x99, 0, 0, 0, 0xcf };
+    tvm_load(0x3200, handler, sizeof(handler));
+    tvm_load(CODE_BASE, (const uint8_t[]){ 0xf4 }, 1);
+    struct vcpu_state st = prot_setup(CODE_BASE), r;
+    idt_gate(0x21, 0x3200);
+    st.eflags |= EFL_IF;
+    struct x86_emu *e = x86_emu_create(&tvm, NULL);
+    x86_emu_set_state(e, &st);
+    cr_assert_eq(x86_emu_step(e, NULL), X86_EMU_HALT);
+    cr_assert_eq(x86_emu_interrupt(e, 0x21, NULL), X86_EMU_OK);
+    x86_emu_get_state(e, &r);
+    cr_assert_eq(r.eip, 0x3200u);
+    cr_assert_eq(r.halted, 0);
+    cr_assert_eq(r.eflags & EFL_IF, 0u, "an interrupt gate clears IF");
+    cr_assert_eq(x86_emu_run_range(e, 0x3200, 0x3300, 0, NULL), X86_EMU_LEFT_RANGE);
+    x86_emu_get_state(e, &r);
+    cr_assert_eq(r.gpr[R_EAX], 0x99u);
+    cr_assert_eq(r.eip, CODE_BASE + 1, "IRET returns after the HLT");
+    x86_emu_destroy(e);
+}
