@@ -1,5 +1,20 @@
 /* Private state of the interpreter's exec side: decoded-instruction records and blocks, the
- * software TLB, the segment-check cache, lazy flags, and the inline memory fast paths. */
+ * software TLB, the segment-check cache, lazy flags, and the inline memory fast paths.
+ *
+ * How it runs (the techniques of ARCHITECTURE.md "Making an interpreter fast"):
+ *  - decode once: decode_block.c turns guest bytes (Zydis) into blocks of x86_insn records, each
+ *    with a handler specialised for its form (exec_alu.c: one per operation x size x operand
+ *    kind) and a precomputed effective-address recipe (ea_of: base + index << scale + disp);
+ *  - threaded dispatch: a handler that falls through calls the next record's handler itself
+ *    (next_insn), so exec_run.c enters a block once; blocks chain to their successors;
+ *  - lazy flags: lf_set records the operation, flags_lazy.c computes flags only when read;
+ *  - software TLB: mem_rd/mem_wr are a segment span compare, a TLB index and tag compare, and
+ *    a load; everything else (misses, page crossings, MMIO, code pages) is mem_access.c's slow
+ *    path;
+ *  - self-modifying code: pages holding decoded blocks never get direct write entries, so
+ *    writes reach exec_code_write(), which drops the blocks they overlap;
+ *  - events (interrupts, stop requests, single-step) are looked at only between blocks, when
+ *    something raised exec->attention. */
 #ifndef RINGFOLD_X86_EXEC_H
 #define RINGFOLD_X86_EXEC_H
 
