@@ -15,5 +15,8 @@ fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 echo "install-deps: installing ${missing[*]}"
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# A partly failing index (e.g. a mirror mid-sync for one architecture) must not stop the
+# install when the packages themselves can still be fetched.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+  echo "install-deps: apt-get update reported errors; trying the install anyway" >&2
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
