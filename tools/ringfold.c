@@ -198,7 +198,7 @@ static int cmd_run(int argc, char **argv)
 
     translate_qemu_args(argc, argv);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+h", run_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
         switch (opt) {
         case OPT_ENGINE:
             if (strcmp(optarg, "emu") && strcmp(optarg, "raw") && strcmp(optarg, "kvm") &&
