@@ -46,6 +46,14 @@ if [ -n "$rf_workload" ]; then
     rf_run "$rf_workload"
     rf_status=$?
     echo "ringfold-status: $rf_status"
+    if [ "$rf_status" -ne 0 ]; then
+        # Make a failure visible in the monitor's exit status: write the status (1..127) to
+        # the isa-debug-exit port 0xF4 through /dev/port; ringfold then exits with
+        # (v << 1) | 1. Where no such device exists the write is dropped and we reboot.
+        rf_v=$(( rf_status & 127 ))
+        [ "$rf_v" -eq 0 ] && rf_v=1
+        printf "\\$(printf %03o "$rf_v")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
+    fi
 else
     echo "ringfold-init: no rf.workload= on the command line; shell on the console, exit it to reboot"
     export PS1='ringfold:\w# '
