@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# bench/nano/smoke-nano.sh: ctest bench.nano.smoke. Runs bench/ringfold-bench.sh --quick and
+# checks that the run is complete, not how fast it was: every benchmark has a figure for emu in
+# the table, in the JSON (which must parse, python3 -m json.tool) and in the CSV.
+#   smoke-nano.sh HARNESS BUILD_DIR WORK_DIR
+set -u
+harness=${1:?usage: smoke-nano.sh HARNESS BUILD_DIR WORK_DIR}
+build=${2:?missing build directory}
+work=${3:?missing work directory}
+benches="compute syscall sysenter in out clisti pushfpopf callret pgfault divzero ptemod cr3 int"
+mkdir -p "$work" || exit 1
+rm -f "$work/nano.json" "$work/nano.csv"
+
+bash "$harness" --quick --json "$work/nano.json" --csv "$work/nano.csv" "$build" \
+    > "$work/table.txt" 2> "$work/progress.txt"
+rc=$?
+cat "$work/progress.txt" "$work/table.txt"
+status=0
+[ $rc -eq 0 ] || { echo "FAIL: harness exit status $rc"; status=1; }
+grep -q '^\[1/' "$work/progress.txt" || { echo "FAIL: no progress lines on stderr"; status=1; }
+grep -q '^emu: *ok' "$work/table.txt" || { echo "FAIL: emu did not run"; status=1; }
+
+# Table: the emu columns come first (the harness lists systems in the order emu raw kvm qemu);
+# each benchmark's row must carry a number there.
+for b in $benches; do
+    if ! awk -v b="$b" '$1 == b && $2 ~ /^[0-9]+(\.[0-9]+)?$/ && $3 ~ /^[0-9]+(\.[0-9]+)?$/ { ok = 1 }
+                         END { exit !ok }' "$work/table.txt"; then
+        echo "FAIL: table: no emu figure for $b"
+        status=1
+    fi
+done
+
+if ! python3 -m json.tool "$work/nano.json" > /dev/null; then
+    echo "FAIL: $work/nano.json is not valid JSON"
+    exit 1
+fi
+python3 - "$work/nano.json" "$work/nano.csv" $benches <<'PY' || status=1
+import csv, json, sys
+doc = json.load(open(sys.argv[1]))
+want = sys.argv[3:]
+bad = []
+got = {(r["benchmark"], r["system"]): r for r in doc["results"]}
+for b in want:
+    r = got.get((b, "emu"))
+    if not r or not isinstance(r.get("ns_per_op"), (int, float)) or r["iters"] <= 0:
+        bad.append("json: no emu figure for " + b)
+names = [s["name"] for s in doc["systems"]]
+for s in ("emu", "raw", "kvm", "qemu-tcg", "native"):
+    if s not in names:
+        bad.append("json: system %s not listed" % s)
+for s in doc["systems"]:
+    if s["status"] != "ok" and not s.get("reason"):
+        bad.append("json: %s is %s without a reason" % (s["name"], s["status"]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+for b in want:
+    if not any(r["benchmark"] == b and r["system"] == "emu" and r["ns_per_op"] for r in rows):
+        bad.append("csv: no emu figure for " + b)
+for m in bad:
+    print("FAIL: " + m)
+sys.exit(1 if bad else 0)
+PY
+[ $status -eq 0 ] && echo "ok: complete table, valid JSON and CSV"
+exit $status
