@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$build" ] || usage
 if [ -z "$iters" ]; then
-    if [ $quick = 1 ]; then iters=2000; else iters=100000; fi
+    if [ $quick = 1 ]; then iters=2000; else iters=500000; fi
 fi
 case $iters in ''|*[!0-9]*) echo "ringfold-bench.sh: --iters wants a number" >&2; exit 2 ;; esac
 
