@@ -70,7 +70,8 @@ static uint8_t trap_stack[8192] __attribute__((aligned(16)));
 static uint8_t sysenter_stack[4096] __attribute__((aligned(16)));
 
 uint32_t nano_iters = DEFAULT_ITERS;     /* read by nano_user.S */
-static const char *only;
+static const char *only;              /* only=NAME, or NULL for all */
+static char only_buf[32];
 volatile uint64_t user_t0, user_t1;     /* written by the ring 3 loops */
 static volatile uint32_t pf_count;
 extern char div_site[], div_next[];
@@ -165,7 +166,17 @@ static void parse_cmdline(const uint32_t *mbi)
         }
         nano_iters = v;
     }
-    only = find_key(cmd, "only=");
+    /* Copied: the Multiboot command line may lie above the 8 MiB that paging maps. */
+    const char *o = find_key(cmd, "only=");
+    if (o) {
+        unsigned i = 0;
+        while (o[i] && o[i] != ' ' && i < sizeof(only_buf) - 1) {
+            only_buf[i] = o[i];
+            i++;
+        }
+        only_buf[i] = 0;
+        only = only_buf;
+    }
 }
 
 /* --- set-up ------------------------------------------------------------------------------ */
