@@ -1,11 +1,19 @@
 /* bench/nano/nano_user.S: the ring 3 benchmark loops of the nanobenchmark guest. Each is entered
  * by user_enter (nano.S) with interrupts off, reads the iteration count from nano_iters, stores
  * RDTSC before and after the loop in user_t0/user_t1 (CR4.TSD is clear, so RDTSC works in ring
- * 3, SDM Vol. 2B RDTSC), and leaves through int 0x80 with %eax = 1. */
+ * 3, SDM Vol. 2B RDTSC), and leaves through int 0x80 with %eax = 1.
+ * Built with -DNANO_NATIVE (nano_native.c) the same loops are cdecl functions for a 32-bit Linux
+ * process: they save the callee-saved registers and end with ret. */
 
 .macro USER_LOOP name
         .globl  user_\name
 user_\name:
+#ifdef NANO_NATIVE
+        push    %ebp
+        push    %ebx
+        push    %esi
+        push    %edi
+#endif
         mov     nano_iters, %ebp
         rdtsc
         mov     %eax, user_t0
@@ -18,8 +26,16 @@ user_\name:
 9:      rdtsc
         mov     %eax, user_t1
         mov     %edx, user_t1 + 4
+#ifdef NANO_NATIVE
+        pop     %edi
+        pop     %esi
+        pop     %ebx
+        pop     %ebp
+        ret
+#else
         mov     $1, %eax
         int     $0x80
+#endif
 .endm
 
         .text
