@@ -89,8 +89,9 @@ static int vm_pick_engine(struct vm *vm, struct rf_err *err)
     const struct engine_ops *e = engine_find(vm->cfg.engine);
     if (!e)
         return rf_errf(err, -EINVAL, "engine: unknown engine '%s' (emu, raw, kvm, auto)", vm->cfg.engine);
-    if (!e->create || e->probe(&why) < 0)
-        return rf_errf(err, -ENODEV, "engine %s: %s", e->name, why.msg[0] ? why.msg : "not available");
+    if (e->probe(&why) < 0 || !e->create)
+        return rf_errf(err, -ENODEV, "engine %s: not available: %s", e->name,
+                       why.msg[0] ? why.msg : "no reason given");
     vm->engine = e;
     return 0;
 }

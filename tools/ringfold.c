@@ -25,6 +25,7 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: %s run [options] KERNEL\n"
         "       %s run [options] linux | linux-pae\n"
+        "       %s bench [--quick] [--iters N] [--json FILE] [--csv FILE]\n"
         "       %s --help | --version\n"
         "\n"
         "Runs a 32-bit x86 PC guest. KERNEL is a Linux bzImage, a Multiboot kernel, a plain\n"
@@ -51,7 +52,7 @@ static void usage(FILE *out)
         "exit status: the guest's isa-debug-exit value v as (v << 1) | 1; 0 when the guest\n"
         "resets or reboots; 2 bad command line or image; 4 monitor error; 6 triple fault;\n"
         "8 guest hung (HLT with interrupts disabled); 124 timeout.\n",
-        prog, prog, prog);
+        prog, prog, prog, prog);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -138,20 +139,28 @@ static struct {
     char cmdline[4096];
 } linux_guest;
 
-/* `run linux` / `run linux-pae`: the image guests/linux/build-image.sh writes into the build
- * directory, which is where this binary lives (tools/CMakeLists.txt puts it at the top). */
-static void linux_guest_resolve(struct boot_spec *spec, struct vm_config *cfg)
+/* The build directory: where this binary lives (tools/CMakeLists.txt puts it at the top of
+ * the build tree, beside guests/linux/ and ringfold-bench.sh). */
+static const char *build_dir(const char *what)
 {
-    const char *name = spec->kernel;
-    char dir[PATH_MAX];
+    static char dir[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
     if (n <= 0)
-        die_usage("%s: cannot find ringfold's build directory (/proc/self/exe): %s", name,
+        die_usage("%s: cannot find ringfold's build directory (/proc/self/exe): %s", what,
                   n < 0 ? strerror(errno) : "empty link");
     dir[n] = '\0';
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
+    return dir;
+}
+
+/* `run linux` / `run linux-pae`: the image guests/linux/build-image.sh writes into the build
+ * directory, which is where this binary lives (tools/CMakeLists.txt puts it at the top). */
+static void linux_guest_resolve(struct boot_spec *spec, struct vm_config *cfg)
+{
+    const char *name = spec->kernel;
+    const char *dir = build_dir(name);
     snprintf(linux_guest.kernel, sizeof(linux_guest.kernel), "%s/guests/linux/bzImage-%s", dir,
              strcmp(name, "linux") ? "686-pae" : "686");
     snprintf(linux_guest.initrd, sizeof(linux_guest.initrd), "%s/guests/linux/initrd.gz", dir);
@@ -289,6 +298,31 @@ static int cmd_run(int argc, char **argv)
     return status;
 }
 
+/* `ringfold bench [--quick] [--iters N] [--json FILE] [--csv FILE]`: execs the head-to-head
+ * harness (bench/ringfold-bench.sh, copied next to this binary by the build) on this
+ * binary's build directory, where it finds the benchmark guests. */
+static int cmd_bench(int argc, char **argv)
+{
+    const char *dir = build_dir("bench");
+    char script[PATH_MAX + 32];
+    snprintf(script, sizeof(script), "%s/ringfold-bench.sh", dir);
+    if (access(script, R_OK))
+        die_usage("bench: %s is missing (build the bench_nano target)", script);
+    char **args = calloc((size_t)argc + 3, sizeof(*args));
+    if (!args)
+        return RF_EXIT_MONITOR;
+    int k = 0;
+    args[k++] = "bash";
+    args[k++] = script;
+    for (int i = 1; i < argc; i++)
+        args[k++] = argv[i];
+    args[k++] = (char *)dir;
+    args[k] = NULL;
+    execvp("bash", args);
+    fprintf(stderr, "%s: bench: cannot run %s: %s\n", prog, script, strerror(errno));
+    return RF_EXIT_MONITOR;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -305,6 +339,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "bench"))
+        return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s' (try --help)\n", prog, argv[1]);
     return RF_EXIT_USAGE;
 }
