@@ -47,6 +47,7 @@ static void usage(FILE *out)
         "  --trace-file=PATH  write the trace to PATH instead\n"
         "  --timeout=SECONDS  stop the guest after this much wall-clock time\n"
         "  --deterministic    guest time from the instruction count (reproducible runs)\n"
+        "  --reboot           on a guest reset or triple fault, boot again instead of exiting\n"
         "QEMU's -m, -kernel, -initrd and -append are accepted too.\n"
         "\n"
         "exit status: the guest's isa-debug-exit value v as (v << 1) | 1; 0 when the guest\n"
@@ -113,7 +114,7 @@ static void translate_qemu_args(int argc, char **argv)
 }
 
 enum { OPT_ENGINE = 256, OPT_MEM, OPT_APPEND, OPT_MODULE, OPT_SERIAL, OPT_STATS, OPT_TRACE,
-       OPT_TRACE_FILE, OPT_TIMEOUT, OPT_DET, OPT_KERNEL, OPT_HELP, OPT_VERSION };
+       OPT_TRACE_FILE, OPT_TIMEOUT, OPT_DET, OPT_REBOOT, OPT_KERNEL, OPT_HELP, OPT_VERSION };
 
 static const struct option run_options[] = {
     { "engine", required_argument, 0, OPT_ENGINE },
@@ -127,6 +128,7 @@ static const struct option run_options[] = {
     { "trace-file", required_argument, 0, OPT_TRACE_FILE },
     { "timeout", required_argument, 0, OPT_TIMEOUT },
     { "deterministic", no_argument, 0, OPT_DET },
+    { "reboot", no_argument, 0, OPT_REBOOT },
     { "kernel", required_argument, 0, OPT_KERNEL },
     { "help", no_argument, 0, OPT_HELP },
     { 0, 0, 0, 0 },
@@ -197,12 +199,45 @@ static void print_stats(struct vm *vm, const char *engine)
     pc_print_stats(vm, out);
 }
 
+/* One boot: build the VM, load the guest, run it to a stop; returns the exit status. */
+static int run_once(const struct vm_config *cfg, const struct boot_spec *spec, enum vm_stop_reason *why)
+{
+    struct vm vm;
+    struct rf_err err = { { 0 } };
+    *why = VM_STOP_ERROR;
+    int rc = vm_init(&vm, cfg, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return rc == -EINVAL ? RF_EXIT_USAGE : RF_EXIT_MONITOR;
+    }
+    rc = loader_load(&vm, spec, &vm.boot_state, &err);
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        vm_destroy(&vm);
+        return RF_EXIT_USAGE;
+    }
+    int status = vm_run(&vm, &err);
+    if (status < 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        vm_destroy(&vm);
+        return status == -ENODEV || status == -EINVAL ? RF_EXIT_USAGE : RF_EXIT_MONITOR;
+    }
+    *why = (enum vm_stop_reason)vm.stop;
+    if (vm.stop_msg[0] && vm.stop != VM_STOP_DEBUG_EXIT && vm.stop != VM_STOP_QUIT)
+        fprintf(stderr, "%s: %s\n", prog, vm.stop_msg);
+    if (cfg->stats)
+        print_stats(&vm, vm.engine ? vm.engine->name : "none");
+    vm_destroy(&vm);
+    return status;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct vm_config cfg = { 0 };
     struct boot_spec spec = { 0 };
     const char *trace_file = NULL;
     unsigned tmask = 0;
+    bool reboot = false;
     int opt;
 
     translate_qemu_args(argc, argv);
@@ -245,6 +280,7 @@ static int cmd_run(int argc, char **argv)
             break;
         }
         case OPT_DET: cfg.deterministic = true; break;
+        case OPT_REBOOT: reboot = true; break;
         case OPT_KERNEL: spec.kernel = optarg; break;
         case OPT_HELP: case 'h': usage(stdout); return 0;
         default: exit(RF_EXIT_USAGE);   /* getopt already named the problem */
@@ -269,30 +305,26 @@ static int cmd_run(int argc, char **argv)
     }
     trace_mask = tmask;
 
-    struct vm vm;
-    struct rf_err err = { { 0 } };
-    int rc = vm_init(&vm, &cfg, &err);
-    if (rc < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        return rc == -EINVAL ? RF_EXIT_USAGE : RF_EXIT_MONITOR;
+    /* --reboot: a guest reset (or triple fault) boots the machine again from scratch, as a PC
+     * does; by default it ends the run, like QEMU's -no-reboot and kvmtool. */
+    enum vm_stop_reason why;
+    int status;
+    const uint64_t timeout = cfg.timeout_ns, start = vclock_host_ns();
+    for (;;) {
+        if (timeout) {     /* --timeout covers all boots together */
+            uint64_t spent = vclock_host_ns() - start;
+            if (spent >= timeout) {
+                fprintf(stderr, "%s: timeout: guest still running after %.1f s\n", prog, timeout / 1e9);
+                status = RF_EXIT_TIMEOUT;
+                break;
+            }
+            cfg.timeout_ns = timeout - spent;
+        }
+        status = run_once(&cfg, &spec, &why);
+        if (!reboot || (why != VM_STOP_RESET && why != VM_STOP_TRIPLE_FAULT))
+            break;
+        fprintf(stderr, "%s: --reboot: starting the machine again\n", prog);
     }
-    rc = loader_load(&vm, &spec, &vm.boot_state, &err);
-    if (rc < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        vm_destroy(&vm);
-        return RF_EXIT_USAGE;
-    }
-    int status = vm_run(&vm, &err);
-    if (status < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        vm_destroy(&vm);
-        return status == -ENODEV || status == -EINVAL ? RF_EXIT_USAGE : RF_EXIT_MONITOR;
-    }
-    if (vm.stop_msg[0] && vm.stop != VM_STOP_DEBUG_EXIT && vm.stop != VM_STOP_QUIT)
-        fprintf(stderr, "%s: %s\n", prog, vm.stop_msg);
-    if (cfg.stats)
-        print_stats(&vm, vm.engine ? vm.engine->name : "none");
-    vm_destroy(&vm);
     if (trace_out)
         fclose(trace_out);
     return status;
