@@ -2,15 +2,21 @@
 # bench/ringfold-bench.sh: runs the nanobenchmark guest (bench/nano) under every ringfold engine
 # and under QEMU TCG, and prints a table of ns and cycles per operation with the ratio to QEMU
 # TCG; optionally writes the same figures as JSON and CSV. Progress goes to stderr.
-#   ringfold-bench.sh [--quick] [--iters N] [--json FILE] [--csv FILE] BUILD_DIR
+#   ringfold-bench.sh [--quick] [--iters N] [--json FILE] [--csv FILE] [--linux] [--chart FILE]
+#                     [--update-docs] BUILD_DIR
+# --linux: also boots the default Linux guest with rf.workload=all on each engine and QEMU TCG
+#   (bench/linux-workloads.py, about a minute; ignored with --quick).
+# --chart FILE: an SVG (gnuplot) of every figure's ratio to QEMU TCG, one bar group per system.
+# --update-docs: rewrites the bench-figures section of docs/PERFORMANCE.md with the tables.
 # BUILD_DIR holds the ringfold binary and bench/nano/nano.elf (both built by `make`).
 # An engine that ringfold reports as not available is listed as skipped with its reason.
 # Exit status: 0 when every system that ran completed, 1 when one failed, 2 on bad usage.
 set -u
 
-usage() { echo "usage: ringfold-bench.sh [--quick] [--iters N] [--json FILE] [--csv FILE] BUILD_DIR" >&2; exit 2; }
+usage() { echo "usage: ringfold-bench.sh [--quick] [--iters N] [--json FILE] [--csv FILE] [--linux] [--chart FILE] [--update-docs] BUILD_DIR" >&2; exit 2; }
 
-quick=0 iters= json= csv= build=
+quick=0 iters= json= csv= build= linux=0 chart= update_docs=0
+args=("$@")
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=1 ;;
@@ -20,6 +26,10 @@ while [ $# -gt 0 ]; do
     --json=*) json=${1#*=} ;;
     --csv) [ $# -ge 2 ] || usage; csv=$2; shift ;;
     --csv=*) csv=${1#*=} ;;
+    --linux) linux=1 ;;
+    --chart) [ $# -ge 2 ] || usage; chart=$2; shift ;;
+    --chart=*) chart=${1#*=} ;;
+    --update-docs) update_docs=1 ;;
     -h|--help) usage ;;
     -*) echo "ringfold-bench.sh: unknown option $1" >&2; usage ;;
     *) [ -z "$build" ] || usage; build=$1 ;;
@@ -40,6 +50,26 @@ for f in "$ringfold" "$kernel"; do
     [ -f "$f" ] || { echo "ringfold-bench.sh: $f: not built (run make in $build)" >&2; exit 2; }
 done
 command -v python3 >/dev/null || { echo "ringfold-bench.sh: python3 is needed for the report" >&2; exit 2; }
+
+# The source tree (docs/, bench/ helpers): this script's own folder when run from the source,
+# else the one CMake recorded for the build directory (`ringfold bench` runs a copy from there).
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -f "$here/linux-workloads.py" ]; then
+    src=$(dirname "$here")
+else
+    src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt" 2>/dev/null)
+fi
+if [ -n "$chart" ] && ! command -v gnuplot >/dev/null 2>&1; then
+    echo "ringfold-bench.sh: --chart: skipped, gnuplot is not installed (apt-get install gnuplot-nox)" >&2
+    chart=
+fi
+# The exact command, for the docs: as `ringfold bench` when the CLI ran the copy in BUILD_DIR.
+if [ "$here" = "$(cd "$build" && pwd)" ]; then
+    unset 'args[${#args[@]}-1]'                 # the CLI appends BUILD_DIR itself
+    cmdline="${build%/}/ringfold bench ${args[*]}"
+else
+    cmdline="bash bench/ringfold-bench.sh ${args[*]}"
+fi
 
 work=$(mktemp -d) || exit 2
 trap 'rm -rf "$work"' EXIT
@@ -103,17 +133,48 @@ for sys in $systems; do
     fi
 done
 
-python3 - "$results" "$iters" "$quick" "$json" "$csv" "$kernel" <<'PY' || failed=1
+# The Linux workloads: one boot per system with rf.workload=all; lsys/lfig lines in $results.
+if [ $linux = 1 ] && [ $quick = 1 ]; then
+    echo "linux: skipped (--quick)" >&2
+    printf 'linuxskip\t--quick\n' >> "$results"
+elif [ $linux = 1 ] && [ ! -f "$build/guests/linux/bzImage-686" -o ! -f "$build/guests/linux/initrd.gz" ]; then
+    reason="the Linux image is not built (make -C $build linux-image)"
+    echo "linux: skipped ($reason)" >&2
+    printf 'linuxskip\t%s\n' "$reason" >> "$results"
+elif [ $linux = 1 ] && [ ! -f "$src/bench/linux-workloads.py" ]; then
+    reason="bench/linux-workloads.py not found (source tree '$src')"
+    echo "linux: skipped ($reason)" >&2
+    printf 'linuxskip\t%s\n' "$reason" >> "$results"
+elif [ $linux = 1 ]; then
+    python3 "$src/bench/linux-workloads.py" "$build" "emu raw kvm" "$qemu" $limit >> "$results" || failed=1
+    grep -q '^lsys.*failed' "$results" && failed=1
+fi
+
+docs=
+[ $update_docs = 1 ] && docs=$src/docs/PERFORMANCE.md
+[ $update_docs = 1 ] && [ ! -f "$docs" ] && { echo "ringfold-bench.sh: --update-docs: $docs not found" >&2; docs=; failed=1; }
+chartdat=
+[ -n "$chart" ] && chartdat=$work/chart.tsv
+python3 - "$results" "$iters" "$quick" "$json" "$csv" "$kernel" "$chartdat" "$docs" "$cmdline" "$src" <<'PY' || failed=1
 # Turns the collected lines into the table (stdout), JSON and CSV.
 import csv, json, sys, datetime, platform
 path, iters, quick, json_path, csv_path, kernel = sys.argv[1:7]
+chart_path, docs_path, cmdline, src = sys.argv[7:11]
 BENCHES = ["compute", "syscall", "sysenter", "in", "out", "clisti", "pushfpopf", "callret",
            "pgfault", "divzero", "ptemod", "cr3", "int"]
 USER_LEVEL = {"compute", "pushfpopf", "callret"}
 systems, figs, tsc = [], {}, {}
+LINUX = ["boot-wall", "boot-uptime", "forkwait", "ddsys", "pagefault", "checksum"]
+lsystems, lfigs, lskip = [], {}, None
 for line in open(path, encoding="utf-8", errors="replace"):
     f = line.rstrip("\n").split("\t")
-    if f[0] == "system":
+    if f[0] == "lsys":
+        lsystems.append({"name": f[1], "status": f[2], "reason": f[3] or None})
+    elif f[0] == "lfig":
+        lfigs[(f[2], f[1])] = float(f[3])
+    elif f[0] == "linuxskip":
+        lskip = f[1]
+    elif f[0] == "system":
         systems.append({"name": f[1], "status": f[2], "reason": f[3] or None})
     elif f[0] == "fig":
         words = f[2].split()[1:]                 # drop "nano:"
@@ -160,23 +221,80 @@ for b in BENCHES:
             row.append(fmt(r and r["ratio_to_qemu_tcg"], ".2f"))
     table.append(row)
 w = [max(len(t[i]) for t in table) for i in range(len(head))]
-print("ringfold bench: nanobenchmarks, %s iterations each%s" % (iters, " (quick)" if quick == "1" else ""))
-for i, t in enumerate(table):
-    print("  ".join(c.ljust(w[j]) if j == 0 else c.rjust(w[j]) for j, c in enumerate(t)))
-    if i == 0:
-        print("  ".join("-" * x for x in w))
-print()
+out = []
+def put(line=""):
+    out.append(line)
+def put_table(table):
+    w = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
+    for i, t in enumerate(table):
+        put("  ".join(c.ljust(w[j]) if j == 0 else c.rjust(w[j]) for j, c in enumerate(t)).rstrip())
+        if i == 0:
+            put("  ".join("-" * x for x in w))
+put("ringfold bench: nanobenchmarks, %s iterations each%s" % (iters, " (quick)" if quick == "1" else ""))
+put_table(table)
+put()
 for s in systems:
     extra = " tsc_hz=%d" % tsc[s["name"]] if s["name"] in tsc else ""
-    print("%-9s %s%s%s" % (s["name"] + ":", s["status"], " (" + s["reason"] + ")" if s["reason"] else "", extra))
-print()
+    put("%-9s %s%s%s" % (s["name"] + ":", s["status"], " (" + s["reason"] + ")" if s["reason"] else "", extra))
+put()
 for n_ in notes:
-    print("note: " + n_)
+    put("note: " + n_)
+# Linux workloads: seconds per system and the ratio to QEMU TCG.
+lran = [s["name"] for s in lsystems if s["status"] == "ok"]
+lrows = []
+for b in LINUX:
+    for s in lran:
+        if (b, s) in lfigs:
+            q = lfigs.get((b, "qemu-tcg"))
+            lrows.append({"benchmark": b, "system": s, "seconds": lfigs[(b, s)],
+                          "ratio_to_qemu_tcg": lfigs[(b, s)] / q if q else None})
+if lskip:
+    put()
+    put("linux: skipped (%s)" % lskip)
+elif lsystems:
+    put()
+    put("ringfold bench: Linux workloads (bzImage-686, rf.workload=all, one boot per system), seconds")
+    lhead = ["workload"]
+    for s in lran:
+        lhead += [s + " s"] + ([s + "/qemu"] if s != "qemu-tcg" else [])
+    lt = [lhead]
+    for b in LINUX:
+        row = [b]
+        for s in lran:
+            r = next((r for r in lrows if r["benchmark"] == b and r["system"] == s), None)
+            row.append(fmt(r and r["seconds"], ".2f"))
+            if s != "qemu-tcg":
+                row.append(fmt(r and r["ratio_to_qemu_tcg"], ".2f"))
+        lt.append(row)
+    put_table(lt)
+    put()
+    for s in lsystems:
+        put("%-9s %s%s" % (s["name"] + ":", s["status"], " (" + s["reason"] + ")" if s["reason"] else ""))
+    put()
+    put("note: boot-wall = process start to the 'ringfold-init: reached init' marker (host clock);"
+        " boot-uptime = the guest's uptime there; the workloads time themselves in the guest"
+        " (guests/linux/workloads.sh)")
+print("\n".join(out))
+# Chart data: one row per system (a bar group), one column per benchmark, ratio to QEMU TCG.
+if chart_path:
+    csys = [s for s in dict.fromkeys(ran + lran) if s != "qemu-tcg"]
+    cols = [("nano", b) for b in BENCHES] + [("linux", b) for b in LINUX]
+    ratio = {(r["benchmark"], r["system"]): r["ratio_to_qemu_tcg"] for r in rows}
+    lratio = {(r["benchmark"], r["system"]): r["ratio_to_qemu_tcg"] for r in lrows}
+    keep = [c for c in cols if any((ratio if c[0] == "nano" else lratio).get((c[1], s)) for s in csys)]
+    with open(chart_path, "w") as f:
+        f.write("\t".join(["system"] + [("linux " if k == "linux" else "") + b for k, b in keep]) + "\n")
+        for s in csys:
+            vals = [(ratio if k == "nano" else lratio).get((b, s)) for k, b in keep]
+            f.write("\t".join([s] + ["-" if not v else "%.4g" % v for v in vals]) + "\n")
 doc = {"tool": "ringfold-bench", "guest": kernel, "iters": int(iters), "quick": quick == "1",
        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
        "host": platform.platform(), "benchmarks": BENCHES, "user_level": sorted(USER_LEVEL),
        "systems": [dict(s, tsc_hz=tsc.get(s["name"])) for s in systems],
        "results": rows, "notes": notes}
+if lsystems or lskip:
+    doc["linux"] = {"kernel": "bzImage-686", "workloads": LINUX, "skipped": lskip,
+                    "systems": lsystems, "results": lrows}
 if json_path:
     with open(json_path, "w") as f:
         json.dump(doc, f, indent=2)
@@ -188,5 +306,49 @@ if csv_path:
         cw.writerow(keys)
         for r in rows:
             cw.writerow(["" if r[k] is None else (round(r[k], 3) if isinstance(r[k], float) else r[k]) for k in keys])
+# --update-docs: replace only what lies between the markers (appended when absent).
+if docs_path:
+    import os, subprocess
+    BEGIN, END = "<!-- bench-figures:begin -->", "<!-- bench-figures:end -->"
+    def sh(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, cwd=src or None).stdout.strip()
+        except OSError:
+            return ""
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    rev = sh(["git", "rev-parse", "--short", "HEAD"]) or "?"
+    if sh(["git", "status", "--porcelain", "--untracked-files=no"]):
+        rev += " (with uncommitted changes)"
+    sec = [BEGIN, "## ringfold bench figures", "",
+           "Written by `ringfold bench --update-docs`; everything between the bench-figures"
+           " markers is replaced on each run.", "",
+           "- date: " + doc["date"],
+           "- machine: %s, %d CPUs (nproc), %.1f GiB RAM, Linux %s" % (cpu, os.cpu_count() or 0,
+                                                                     mem / 2**20, platform.release()),
+           "- git revision: " + rev,
+           "- command: `" + cmdline + "`", "", "```"] + out + ["```", END]
+    text = open(docs_path, encoding="utf-8").read()
+    b, e = text.find(BEGIN), text.find(END)
+    if b >= 0 and e > b:
+        text = text[:b] + "\n".join(sec) + text[e + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(sec) + "\n"
+    with open(docs_path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print("docs: rewrote the bench-figures section of " + docs_path, file=sys.stderr)
 PY
+# The chart: gnuplot reads the ratio table the report wrote (bench/chart.gp).
+if [ -n "$chart" ]; then
+    if [ ! -f "$src/bench/chart.gp" ]; then
+        echo "ringfold-bench.sh: --chart: $src/bench/chart.gp not found" >&2; failed=1
+    elif [ ! -s "$chartdat" ]; then
+        echo "ringfold-bench.sh: --chart: no figures to chart" >&2; failed=1
+    elif gnuplot -e "datafile='$chartdat'; outfile='$chart'; ncols=$(head -n 1 "$chartdat" | awk -F '\t' '{ print NF }')" \
+            "$src/bench/chart.gp"; then
+        echo "chart: wrote $chart" >&2
+    else
+        echo "ringfold-bench.sh: --chart: gnuplot failed" >&2; failed=1
+    fi
+fi
 exit $failed
