@@ -15,7 +15,9 @@ set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.9 border rgb "#333333"
 set boxwidth 1
-set key outside right top vertical font ",10" title "benchmark"
+set key off                 # each bar carries its benchmark name instead
+set key autotitle columnheader    # line 1 is the header in every plot (keeps column(0) right)
+set key off
 set xtics nomirror font ",13"
 set ytics nomirror
 # Distinct colours for every benchmark: the default palette repeats after eight.
@@ -24,4 +26,11 @@ do for [i=1:nbars] {
 }
 # The QEMU TCG reference line.
 set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "black" front
-plot for [i=2:ncols] datafile using i:xtic(1) title columnheader(i) lt (i - 1)
+# Room above the tallest bar for its rotated name.
+set offsets 0, 0, graph 0.25, 0
+# Bar k (0-based) of row r of a clustered histogram with gap 1 is centred at
+# r + (k - (nbars - 1) / 2) / (nbars + 1).
+barx(r, k) = r + (k - (nbars - 1) / 2.0) / (nbars + 1)
+plot for [i=2:ncols] datafile using i:xtic(1) lt (i - 1), \
+     for [i=2:ncols] datafile using (barx(column(0), i - 2)):i:(columnheader(i)) \
+         with labels rotate left offset 0, 0.4 font ",9" notitle

@@ -67,6 +67,8 @@ fi
 if [ "$here" = "$(cd "$build" && pwd)" ]; then
     unset 'args[${#args[@]}-1]'                 # the CLI appends BUILD_DIR itself
     cmdline="${build%/}/ringfold bench ${args[*]}"
+    [ -n "$src" ] && [ "${build#"$src"/}" != "$build" ] && cmdline="./${build#"$src"/}"
+    [ -n "$src" ] && [ "${build#"$src"/}" != "$build" ] && cmdline="${cmdline%/}/ringfold bench ${args[*]}"
 else
     cmdline="bash bench/ringfold-bench.sh ${args[*]}"
 fi
@@ -318,13 +320,14 @@ if docs_path:
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
     rev = sh(["git", "rev-parse", "--short", "HEAD"]) or "?"
-    if sh(["git", "status", "--porcelain", "--untracked-files=no"]):
+    # The docs file itself is about to change: only other edits make the tree "uncommitted".
+    if sh(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/PERFORMANCE.md"]):
         rev += " (with uncommitted changes)"
     sec = [BEGIN, "## ringfold bench figures", "",
            "Written by `ringfold bench --update-docs`; everything between the bench-figures"
            " markers is replaced on each run.", "",
            "- date: " + doc["date"],
-           "- machine: %s, %d CPUs (nproc), %.1f GiB RAM, Linux %s" % (cpu, os.cpu_count() or 0,
+           "- machine: %s, %d CPUs (nproc), %.1f GiB RAM, Linux %s" % (cpu, len(os.sched_getaffinity(0)),
                                                                      mem / 2**20, platform.release()),
            "- git revision: " + rev,
            "- command: `" + cmdline + "`", "", "```"] + out + ["```", END]

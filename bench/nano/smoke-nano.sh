@@ -9,9 +9,13 @@ build=${2:?missing build directory}
 work=${3:?missing work directory}
 benches="compute syscall sysenter in out clisti pushfpopf callret pgfault divzero ptemod cr3 int"
 mkdir -p "$work" || exit 1
-rm -f "$work/nano.json" "$work/nano.csv"
+rm -f "$work/nano.json" "$work/nano.csv" "$work/nano.svg"
+# --chart when gnuplot is there (the harness skips it with a reason otherwise); --linux must be
+# ignored under --quick, which keeps this test fast.
+chart=()
+command -v gnuplot >/dev/null 2>&1 && chart=(--chart "$work/nano.svg")
 
-bash "$harness" --quick --json "$work/nano.json" --csv "$work/nano.csv" "$build" \
+bash "$harness" --quick --linux "${chart[@]}" --json "$work/nano.json" --csv "$work/nano.csv" "$build" \
     > "$work/table.txt" 2> "$work/progress.txt"
 rc=$?
 cat "$work/progress.txt" "$work/table.txt"
@@ -59,5 +63,10 @@ for m in bad:
     print("FAIL: " + m)
 sys.exit(1 if bad else 0)
 PY
-[ $status -eq 0 ] && echo "ok: complete table, valid JSON and CSV"
+grep -q '^linux: skipped (--quick)' "$work/table.txt" || { echo "FAIL: --linux ran under --quick"; status=1; }
+if [ ${#chart[@]} -gt 0 ]; then
+    python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); sys.exit(d.documentElement.tagName != "svg")' \
+        "$work/nano.svg" || { echo "FAIL: --chart: $work/nano.svg is not a well-formed SVG"; status=1; }
+fi
+[ $status -eq 0 ] && echo "ok: complete table, valid JSON and CSV${chart:+, well-formed SVG chart}"
 exit $status
