@@ -73,6 +73,8 @@ else
     cmdline="bash bench/ringfold-bench.sh ${args[*]}"
 fi
 
+load0=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null)   # for the docs: was the host busy?
+
 work=$(mktemp -d) || exit 2
 trap 'rm -rf "$work"' EXIT
 results=$work/results.tsv                       # system status reason lines, then figures
@@ -157,11 +159,11 @@ docs=
 [ $update_docs = 1 ] && [ ! -f "$docs" ] && { echo "ringfold-bench.sh: --update-docs: $docs not found" >&2; docs=; failed=1; }
 chartdat=
 [ -n "$chart" ] && chartdat=$work/chart.tsv
-python3 - "$results" "$iters" "$quick" "$json" "$csv" "$kernel" "$chartdat" "$docs" "$cmdline" "$src" <<'PY' || failed=1
+python3 - "$results" "$iters" "$quick" "$json" "$csv" "$kernel" "$chartdat" "$docs" "$cmdline" "$src" "$load0" <<'PY' || failed=1
 # Turns the collected lines into the table (stdout), JSON and CSV.
 import csv, json, sys, datetime, platform
 path, iters, quick, json_path, csv_path, kernel = sys.argv[1:7]
-chart_path, docs_path, cmdline, src = sys.argv[7:11]
+chart_path, docs_path, cmdline, src, load0 = sys.argv[7:12]
 BENCHES = ["compute", "syscall", "sysenter", "in", "out", "clisti", "pushfpopf", "callret",
            "pgfault", "divzero", "ptemod", "cr3", "int"]
 USER_LEVEL = {"compute", "pushfpopf", "callret"}
@@ -329,6 +331,8 @@ if docs_path:
            "- date: " + doc["date"],
            "- machine: %s, %d CPUs (nproc), %.1f GiB RAM, Linux %s" % (cpu, len(os.sched_getaffinity(0)),
                                                                      mem / 2**20, platform.release()),
+           "- host load average (1, 5, 15 min): %s at the start, %s at the end; other work on"
+           " the host inflates the figures" % (load0 or "?", " ".join(open("/proc/loadavg").read().split()[:3])),
            "- git revision: " + rev,
            "- command: `" + cmdline + "`", "", "```"] + out + ["```", END]
     text = open(docs_path, encoding="utf-8").read()
