@@ -29,7 +29,7 @@ int loader_load_image(struct guest_mem *mem, const struct boot_spec *spec, const
     if (!elf && loader_bzimage_detect(&img))
         return loader_bzimage_load(mem, &named, &img, st, err);
     if (!elf && !loader_bootsect_detect(&img))
-        return rf_errf(err, -EINVAL, "%s: not a Multiboot, ELF32 or boot-sector image", p);
+        return rf_errf(err, -EINVAL, "%s: not a Linux bzImage, Multiboot, ELF32 or boot-sector image", p);
     /* Only the Multiboot information can carry these: refuse rather than drop them. */
     if (spec->nmodules > 0)
         return rf_errf(err, -EINVAL, "%s: modules need a Multiboot kernel (this is a %s)", p,

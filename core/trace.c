@@ -2,6 +2,7 @@
 #include <capstone/capstone.h>
 #include <stdarg.h>
 #include <string.h>
+#include "ringfold/bus.h"
 #include "ringfold/trace.h"
 
 unsigned trace_mask;
@@ -61,4 +62,24 @@ int trace_disasm(const uint8_t *bytes, unsigned len, uint32_t addr, int mode16, 
     int size = (int)insn[0].size;
     cs_free(insn, n);
     return size;
+}
+
+/* --trace io: one line per port or MMIO access, printed by the bus itself so every engine's
+ * accesses look the same. */
+static void trace_bus_access(void *opaque, int is_mmio, int is_write, uint64_t addr, uint32_t value,
+                             unsigned size)
+{
+    (void)opaque;
+    if (is_mmio)
+        trace_printf("io: mmio %s %08llx %s %0*x (%u)\n", is_write ? "write" : "read ",
+                     (unsigned long long)addr, is_write ? "<-" : "->", (int)size * 2, value, size);
+    else
+        trace_printf("io: port %s %04llx %s %0*x (%u)\n", is_write ? "write" : "read ",
+                     (unsigned long long)addr, is_write ? "<-" : "->", (int)size * 2, value, size);
+}
+
+void trace_attach_bus(struct bus *b)
+{
+    b->trace = trace_bus_access;
+    b->trace_opaque = NULL;
 }

@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config gcc-multilib
       libzydis-dev libcapstone-dev libcriterion-dev
-      qemu-system-x86 cpio gzip python3 dpkg-dev)
+      qemu-system-x86 cpio gzip python3 dpkg-dev gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -25,7 +25,8 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: %s run [options] KERNEL\n"
         "       %s run [options] linux | linux-pae\n"
-        "       %s bench [--quick] [--iters N] [--json FILE] [--csv FILE]\n"
+        "       %s bench [--quick] [--iters N] [--json FILE] [--csv FILE] [--linux] [--chart FILE]\n"
+        "                    [--update-docs]\n"
         "       %s --help | --version\n"
         "\n"
         "Runs a 32-bit x86 PC guest. KERNEL is a Linux bzImage, a Multiboot kernel, a plain\n"
@@ -210,6 +211,8 @@ static int run_once(const struct vm_config *cfg, const struct boot_spec *spec, e
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         return rc == -EINVAL ? RF_EXIT_USAGE : RF_EXIT_MONITOR;
     }
+    if (TRACE_ON(TRACE_IO))
+        trace_attach_bus(&vm.bus);
     rc = loader_load(&vm, spec, &vm.boot_state, &err);
     if (rc < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);

@@ -23,6 +23,10 @@ int trace_parse(const char *spec, unsigned *mask);
 #define TRACE_ON(cat) (__builtin_expect((trace_mask & (cat)) != 0, 0))
 void trace_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+struct bus;
+/* --trace io: makes the bus report every access. */
+void trace_attach_bus(struct bus *b);
+
 /* Disassembles one instruction with Capstone into buf; mode16 selects 16-bit decoding. */
 int trace_disasm(const uint8_t *bytes, unsigned len, uint32_t addr, int mode16, char *buf, size_t bufsz);
 

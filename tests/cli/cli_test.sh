@@ -28,7 +28,7 @@ bad-input)
     expect 2 '^ringfold: memory: .* exceeds' -- "$rf" run --mem=8G "$demo"
     expect 2 'image is empty' -- "$rf" run /dev/null
     printf 'no kernel here\n' >"$out.img"
-    expect 2 'not a Multiboot' -- "$rf" run "$out.img"
+    expect 2 'not a Linux bzImage, Multiboot, ELF32 or boot-sector image' -- "$rf" run "$out.img"
     rm -f "$out.img"
     expect 2 'engine raw: not available' -- "$rf" run --engine=raw "$demo"
     [ "$(wc -l <"$out")" -eq 1 ] || { echo "FAIL: more than one line for an unavailable engine"; cat "$out"; exit 1; }

@@ -320,7 +320,7 @@ Test(loader_boot, short_boot_sector_needs_a_raw_image_name)
     cr_assert_eq(loader_load_image(&vm.mem, &spec, code, sizeof(code), &st, &err), 0, "%s", err.msg);
     spec.kernel = "tiny.dat";
     cr_assert_eq(loader_load_image(&vm.mem, &spec, code, sizeof(code), &st, &err), -EINVAL);
-    cr_assert_str_eq(err.msg, "tiny.dat: not a Multiboot, ELF32 or boot-sector image");
+    cr_assert_str_eq(err.msg, "tiny.dat: not a Linux bzImage, Multiboot, ELF32 or boot-sector image");
 }
 
 Test(loader_boot, module_without_args_and_empty_module)

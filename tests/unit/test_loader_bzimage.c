@@ -376,5 +376,5 @@ Test(bzimage, non_bzimage_still_refused_as_before)
     struct vcpu_state st;
     struct rf_err err = { { 0 } };
     cr_assert_eq(load(&b, NULL, NULL, &st, &err), -EINVAL);
-    cr_assert_str_eq(err.msg, "bz: not a Multiboot, ELF32 or boot-sector image");
+    cr_assert_str_eq(err.msg, "bz: not a Linux bzImage, Multiboot, ELF32 or boot-sector image");
 }

@@ -132,10 +132,10 @@ Test(loader_errors, unknown_format)
 {
     struct timg t = { calloc(1, 1000), 1000 };
     memset(t.data, 0x90, 1000);
-    expect_fail(&t, "bad.img: not a Multiboot, ELF32 or boot-sector image");
+    expect_fail(&t, "bad.img: not a Linux bzImage, Multiboot, ELF32 or boot-sector image");
     struct timg b = timg_bootsect();
     b.data[511] = 0;   /* no signature */
-    expect_fail(&b, "not a Multiboot, ELF32 or boot-sector image");
+    expect_fail(&b, "not a Linux bzImage, Multiboot, ELF32 or boot-sector image");
 }
 
 Test(loader_errors, truncated_elf_header)
