@@ -27,6 +27,9 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, struct rf_err *err)
     if (rc < 0)
         return rc;
     bus_init(&vm->bus);
+    /* A20 starts enabled: the loaders start protected-mode kernels and Linux, which assume it
+     * on, and a boot sector runs as after a modern BIOS, which enables A20 before the boot. */
+    vm->a20_clear = VM_A20_ON;
     vclock_init(&vm->clock, vm->cfg.deterministic);
     rc = pc_platform_create(vm, err);
     if (rc < 0) {

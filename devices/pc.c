@@ -33,6 +33,8 @@ struct pc_platform {
     struct debug_exit dbg_exit;
     struct debugcon dbgcon;
     struct post_code post;
+    /* Port 0x92's own bus handlers, wrapped so that a write also updates the A20 gate. */
+    struct bus_region port92_dev;
 };
 
 static struct irq_line pc_irq(struct pc_platform *pc, int n)
@@ -56,6 +58,37 @@ static void pc_reset_from_port92(void *opaque)
 {
     struct pc_platform *pc = opaque;
     vm_request_stop(pc->vm, VM_STOP_RESET, 0, "guest reset (port 0x92 fast reset)");
+}
+
+/* The A20 gate is open when the i8042 output port bit 1 OR port 0x92 bit 1 is set (the
+ * PS/2 chipsets' rule); engines read the result from vm->a20_clear and notice a change through
+ * vm->a20_gen. Called after either source was written. */
+static void pc_a20_update(struct pc_platform *pc)
+{
+    uint32_t clear = pc_a20_enabled(pc->vm) ? VM_A20_ON : VM_A20_OFF;
+    if (clear == pc->vm->a20_clear)
+        return;
+    pc->vm->a20_clear = clear;
+    pc->vm->a20_gen++;
+}
+
+static void pc_a20_from_kbd(void *opaque, bool on)
+{
+    (void)on;       /* the device state already holds it; the OR with port 0x92 decides */
+    pc_a20_update(opaque);
+}
+
+static uint32_t pc_port92_read(void *opaque, uint32_t off, unsigned size)
+{
+    struct pc_platform *pc = opaque;
+    return pc->port92_dev.read(pc->port92_dev.opaque, off, size);
+}
+
+static void pc_port92_write(void *opaque, uint32_t off, uint32_t v, unsigned size)
+{
+    struct pc_platform *pc = opaque;
+    pc->port92_dev.write(pc->port92_dev.opaque, off, v, size);
+    pc_a20_update(pc);
 }
 
 static void pc_debug_exit(void *opaque, uint32_t value)
@@ -104,14 +137,26 @@ static int pc_add_rtc(struct pc_platform *pc, struct rf_err *err)
 
 static int pc_add_i8042(struct pc_platform *pc, struct rf_err *err)
 {
-    i8042_init(&pc->kbd, pc_irq(pc, PC_IRQ_KBD), pc_irq(pc, PC_IRQ_AUX), pc_reset_from_kbd, NULL, pc);
+    i8042_init(&pc->kbd, pc_irq(pc, PC_IRQ_KBD), pc_irq(pc, PC_IRQ_AUX), pc_reset_from_kbd,
+               pc_a20_from_kbd, pc);
     return i8042_register(&pc->kbd, &pc->vm->bus, err);
 }
 
 static int pc_add_port92(struct pc_platform *pc, struct rf_err *err)
 {
     port92_init(&pc->port92, pc_reset_from_port92, pc);
-    return port92_register(&pc->port92, &pc->vm->bus, err);
+    int rc = port92_register(&pc->port92, &pc->vm->bus, err);
+    if (rc < 0)
+        return rc;
+    /* The device knows nothing of the VM and has no A20 hook: interpose on its bus region
+     * (public struct bus fields) so every write re-evaluates the gate here. */
+    struct bus *b = &pc->vm->bus;
+    struct bus_region *r = &b->pio[b->port_map[0x92] - 1];
+    pc->port92_dev = *r;
+    r->read = pc_port92_read;
+    r->write = pc_port92_write;
+    r->opaque = pc;
+    return 0;
 }
 
 static int pc_add_debug_exit(struct pc_platform *pc, struct rf_err *err)

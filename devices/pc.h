@@ -22,7 +22,7 @@ void pc_poll_input(struct vm *vm);
 void pc_print_stats(struct vm *vm, FILE *out);
 
 /* The A20 gate as the guest last set it (i8042 output port bit 1 OR port 0x92 bit 1).
- * Only recorded: guest memory does not wrap at 1 MiB when it is off. */
+ * Applied through vm->a20_clear: with it off, physical address bit 20 is forced to 0. */
 bool pc_a20_enabled(struct vm *vm);
 
 /* Drives ISA IRQ line 0-15 (for devices created outside devices/, e.g. by tests). */

@@ -58,6 +58,7 @@ static enum x86_emu_status emu_loop(struct x86_emu *e, uint32_t lo, uint32_t hi,
 {
     struct x86_cpu *cpu = e->cpu;
     struct x86_exec *ex = cpu->exec;
+    exec_a20_sync(cpu);     /* the platform may have moved the A20 gate since the last run */
     volatile bool first = true;
     volatile uint64_t done = 0;
     if (setjmp(cpu->fault_jmp)) {

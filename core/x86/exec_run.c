@@ -210,6 +210,7 @@ static enum engine_exit exec_run_loop(struct x86_cpu *cpu, uint64_t deadline)
             ex->cur = NULL;
             ex->cur_block = NULL;
             ex->prev_block = NULL;
+            exec_a20_sync(cpu);     /* port I/O (which ends its block) may have moved the A20 gate */
             if (ex->zombies)
                 block_free_zombies(ex);
             if (vm->stop) {

@@ -75,6 +75,25 @@ static uint32_t seg_check(struct x86_cpu *cpu, int seg, uint32_t off, uint32_t l
     return cpu->s.seg[seg].base + off;
 }
 
+/* ---- A20 gate ------------------------------------------------------------------------- */
+/* Forces physical address bit 20 to 0 while the platform holds A20 off (vm->a20_clear). */
+static inline uint64_t a20_apply(const struct x86_cpu *cpu, uint64_t pa)
+{
+    return pa & ~(uint64_t)cpu->vm->a20_clear;
+}
+
+void exec_a20_sync(struct x86_cpu *cpu)
+{
+    struct x86_exec *ex = cpu->exec;
+    uint32_t gen = cpu->vm->a20_gen;
+    if (gen == ex->a20_gen)
+        return;
+    ex->a20_gen = gen;
+    /* Every cached translation and every chained block was formed under the old mask; the
+     * decoded blocks themselves stay valid: they are keyed by the (masked) physical address. */
+    x86_tlb_flush(cpu, true);
+}
+
 /* ---- TLB ---------------------------------------------------------------------------------- */
 void tlb_drop_writes_to(struct x86_exec *ex, uint32_t pa_page)
 {
@@ -107,6 +126,10 @@ static uint8_t *tlb_fill(struct x86_cpu *cpu, uint32_t lin, uint32_t acc, bool u
         nx = w.nx;
         global = w.global && (cpu->s.cr4 & CR4_PGE);
     }
+    /* A20 masked: physical address bit 20 reads as 0 for every CPU access (the 8086 wrap).
+     * Applied here, at the fill, so the cached fast path costs nothing; a gate change
+     * flushes the TLB (exec_run.c). */
+    pa = a20_apply(cpu, pa);
     *pa_out = pa | (lin & 0xfff);
     uint8_t *host = pa < (1ull << 32) ? guest_mem_ptr(cpu->mem, pa) : NULL;
     if (!host)
@@ -287,6 +310,7 @@ void x86_sys_write32(struct x86_cpu *cpu, uint32_t lin, uint32_t v) { lin_write(
 
 uint32_t x86_phys_read32(struct x86_cpu *cpu, uint64_t pa)
 {
+    pa = a20_apply(cpu, pa);   /* page-walk and PDPTE reads see the A20 gate too */
     uint8_t *h = guest_mem_is_ram(cpu->mem, pa, 4) ? guest_mem_ptr(cpu->mem, pa) : NULL;
     if (h) {
         uint32_t v;
@@ -303,6 +327,7 @@ uint64_t x86_phys_read64(struct x86_cpu *cpu, uint64_t pa)
 
 void x86_phys_write32(struct x86_cpu *cpu, uint64_t pa, uint32_t v)
 {
+    pa = a20_apply(cpu, pa);
     uint8_t *h = guest_mem_is_ram(cpu->mem, pa, 4) ? guest_mem_ptr(cpu->mem, pa) : NULL;
     if (!h) {
         cpu->exec->attention = 1;

@@ -115,6 +115,7 @@ struct x86_exec {
     bool dbg;                        /* DR7 arms a breakpoint: single-step path, data accesses slow */
     uint8_t ss_shadow;               /* MOV SS / POP SS just ran: #DB traps wait one instruction */
     uint32_t db_hits;                /* DR6 B0-B3 of data/I/O breakpoints hit by this instruction */
+    uint32_t a20_gen;                /* vm->a20_gen the TLB was filled under */
 
     ZydisDecoder dec32, dec16, dec_real;
     struct x86_block *hash[1u << BLOCK_HASH_BITS];
@@ -182,6 +183,8 @@ void exec_refresh(struct x86_cpu *cpu);
 /* Host pointer for an instruction fetch at lin (NULL: not RAM, *pa set); raises #PF. */
 const uint8_t *tlb_fetch(struct x86_cpu *cpu, uint32_t lin, uint32_t *pa);
 void tlb_drop_writes_to(struct x86_exec *ex, uint32_t pa_page);
+/* Flushes the TLB when the platform changed the A20 gate since the last call (cheap compare). */
+void exec_a20_sync(struct x86_cpu *cpu);
 
 static inline uint32_t mem_rd(struct x86_cpu *cpu, int sz, int seg, uint32_t off)
 {

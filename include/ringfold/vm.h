@@ -43,6 +43,10 @@ struct vm_config {
 
 struct pc_platform;
 
+/* Values of vm->a20_clear. */
+#define VM_A20_ON  0u             /* gate open: no address bit forced */
+#define VM_A20_OFF 0x00100000u    /* gate closed: physical address bit 20 forced to 0 */
+
 struct vm {
     struct vm_config cfg;
     struct guest_mem mem;
@@ -60,6 +64,13 @@ struct vm {
     int (*intr_ack_fn)(void *opaque);
     void *intr_ack_opaque;
     volatile int nmi_pending;
+
+    /* The A20 gate, set by the platform (i8042 output port / port 0x92): the physical address
+     * bits every CPU access has forced to 0, VM_A20_ON (0, so a zeroed struct vm has the gate
+     * open) or VM_A20_OFF (bit 20: the 8086 wrap at 1 MiB). a20_gen is bumped on every change
+     * so an engine that caches translations notices with one compare. */
+    volatile uint32_t a20_clear;
+    volatile uint32_t a20_gen;
 
     /* Set by devices and engines to end the run; engines poll it after I/O and at block ends. */
     volatile int stop;
