@@ -3,8 +3,8 @@
  * keyboard that acknowledges its commands. The auxiliary (mouse) port exists but nothing is
  * plugged into it: the controller's own AUX commands work (loopback 0xD3, test 0xA9), and
  * bytes sent to the device (0xD4) come back as a timeout error at once, so a guest's mouse
- * probe fails fast instead of waiting for answers that never come. A20 is only recorded
- * (see pc_a20_enabled): guest memory does not wrap at 1 MiB.
+ * probe fails fast instead of waiting for answers that never come. The A20 bit goes to the
+ * platform through the set_a20 callback (devices/pc.c), which engines apply to addresses.
  * (8042 / IBM PC AT and PS/2 Technical References.) */
 #include <string.h>
 #include "i8042.h"
