@@ -221,19 +221,9 @@ void x86_far_ret(struct x86_cpu *cpu, uint16_t pop_bytes, bool o32)
         far_real(cpu, cs, eip, o32);
         return;
     }
-    if ((cs & 0xfffc) == 0)
-        x86_raise(cpu, X86_GP, 0);
     struct sys_desc cd;
-    sys_desc_load(cpu, cs, &cd, X86_GP);
-    int rpl = cs & 3, dpl = desc_dpl(cd.attr);
-    /* RET never goes to a more privileged level (§5.8.6). */
-    if (rpl < cpu->cpl || !desc_is_code(cd.attr) ||
-        (desc_conforming(cd.attr) ? dpl > rpl : dpl != rpl))
-        sys_fault_sel(cpu, X86_GP, cs);
-    if (!desc_present(cd.attr))
-        sys_fault_sel(cpu, X86_NP, cs);
-    if (eip > cd.limit)
-        x86_raise(cpu, X86_GP, 0);
+    sys_return_cs_check(cpu, cs, eip, &cd);
+    int rpl = cs & 3;
     sys_stack_skip(&st, pop_bytes);
 
     if (rpl == cpu->cpl) {

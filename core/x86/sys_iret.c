@@ -125,18 +125,9 @@ static void iret_any(struct x86_cpu *cpu, bool o32)
     }
     if (!o32)
         eip &= 0xffff;
-    if ((cs & 0xfffc) == 0)
-        x86_raise(cpu, X86_GP, 0);
     struct sys_desc cd;
-    sys_desc_load(cpu, cs, &cd, X86_GP);
-    int rpl = cs & 3, dpl = desc_dpl(cd.attr);
-    if (rpl < cpu->cpl || !desc_is_code(cd.attr) ||
-        (desc_conforming(cd.attr) ? dpl > rpl : dpl != rpl))
-        sys_fault_sel(cpu, X86_GP, cs);
-    if (!desc_present(cd.attr))
-        sys_fault_sel(cpu, X86_NP, cs);
-    if (eip > cd.limit)
-        x86_raise(cpu, X86_GP, 0);
+    sys_return_cs_check(cpu, cs, eip, &cd);
+    int rpl = cs & 3;
 
     int old_cpl = cpu->cpl;
     if (rpl == old_cpl) {

@@ -43,6 +43,8 @@ void sys_desc_load(struct x86_cpu *cpu, uint16_t sel, struct sys_desc *d, int ve
 void sys_desc_set_accessed(struct x86_cpu *cpu, struct sys_desc *d);
 /* Raises vec with a selector error code: low two bits replaced by the EXT flag. */
 _Noreturn void sys_fault_sel(struct x86_cpu *cpu, int vec, uint32_t sel);
+/* RET/IRET to protected mode: checks the popped CS and EIP (#GP/#NP), loads its descriptor. */
+void sys_return_cs_check(struct x86_cpu *cpu, uint16_t cs, uint32_t eip, struct sys_desc *cd);
 /* Installs sel/d into segment register seg (no checks). */
 void sys_seg_commit(struct x86_cpu *cpu, int seg, uint16_t sel, const struct sys_desc *d);
 /* Real-mode / v86 load: base = sel << 4. v86 gets a 64 KiB DPL 3 segment; real mode keeps the

@@ -217,3 +217,21 @@ bool x86_verw(struct x86_cpu *cpu, uint16_t sel)
     struct sys_desc d;
     return seg_visible(cpu, sel, &d) && desc_writable_data(d.attr);
 }
+
+/* The target checks of RET and IRET to protected mode (SDM Vol. 3 §5.8.6): never to a more
+ * privileged level, a code segment whose DPL matches the RPL (or is <= it when conforming),
+ * present, and EIP inside its limit. */
+void sys_return_cs_check(struct x86_cpu *cpu, uint16_t cs, uint32_t eip, struct sys_desc *cd)
+{
+    if ((cs & 0xfffc) == 0)
+        x86_raise(cpu, X86_GP, 0);
+    sys_desc_load(cpu, cs, cd, X86_GP);
+    int rpl = cs & 3, dpl = desc_dpl(cd->attr);
+    if (rpl < cpu->cpl || !desc_is_code(cd->attr) ||
+        (desc_conforming(cd->attr) ? dpl > rpl : dpl != rpl))
+        sys_fault_sel(cpu, X86_GP, cs);
+    if (!desc_present(cd->attr))
+        sys_fault_sel(cpu, X86_NP, cs);
+    if (eip > cd->limit)
+        x86_raise(cpu, X86_GP, 0);
+}
