@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "ringfold/cpu_model.h"
 #include "ringfold/vm.h"
 #include "../devices/pc.h"
 
@@ -23,6 +24,9 @@ int vm_init(struct vm *vm, const struct vm_config *cfg, struct rf_err *err)
         vm->cfg.serial = "stdio";
     if (!vm->cfg.engine)
         vm->cfg.engine = "auto";
+    vm->cpu = cpu_model_find(vm->cfg.cpu_model);
+    if (!vm->cpu)
+        return rf_errf(err, -EINVAL, "cpu: unknown model '%s' (--cpu=help lists them)", vm->cfg.cpu_model);
     int rc = guest_mem_init(&vm->mem, vm->cfg.mem_size, err);
     if (rc < 0)
         return rc;
@@ -76,26 +80,71 @@ static int vm_exit_status(const struct vm *vm)
     }
 }
 
-/* Chooses the engine named in the config; `auto` takes the first engine whose probe passes. */
+/* Appends "name: reason" for an engine auto skipped to the explanation. */
+static void vm_why_append(struct vm *vm, const char *name, const char *reason)
+{
+    size_t n = strlen(vm->engine_why);
+    snprintf(vm->engine_why + n, sizeof(vm->engine_why) - n, "%s%s: %s", n ? "; " : "", name, reason);
+}
+
+/* Chooses the engine named in the config; `auto` takes the first engine whose probe passes
+ * and records why each one before it was passed over. */
 static int vm_pick_engine(struct vm *vm, struct rf_err *err)
 {
-    struct rf_err why = { { 0 } };
+    vm->engine_why[0] = 0;
     if (!strcmp(vm->cfg.engine, "auto")) {
         for (int i = 0; engine_table[i]; i++) {
-            if (engine_table[i]->create && engine_table[i]->probe(&why) == 0) {
-                vm->engine = engine_table[i];
+            struct rf_err why = { { 0 } };
+            const struct engine_ops *e = engine_table[i];
+            int ok = e->probe(&why) == 0;
+            if (ok && e->create) {
+                vm->engine = e;
+                char skipped[sizeof(vm->engine_why)];
+                memcpy(skipped, vm->engine_why, sizeof(skipped));
+                int n = snprintf(vm->engine_why, sizeof(vm->engine_why), "auto: the first engine "
+                                 "whose probe passes%s", skipped[0] ? "; passed over " : "");
+                if (n > 0 && (size_t)n < sizeof(vm->engine_why))
+                    snprintf(vm->engine_why + n, sizeof(vm->engine_why) - (size_t)n, "%.*s",
+                             (int)(sizeof(vm->engine_why) - (size_t)n - 1), skipped);
                 return 0;
             }
+            vm_why_append(vm, e->name, why.msg[0] ? why.msg : "not built");
         }
-        return rf_errf(err, -ENODEV, "engine: no engine can run on this host");
+        return rf_errf(err, -ENODEV, "engine: no engine can run on this host (%s)", vm->engine_why);
     }
     const struct engine_ops *e = engine_find(vm->cfg.engine);
     if (!e)
         return rf_errf(err, -EINVAL, "engine: unknown engine '%s' (emu, raw, kvm, auto)", vm->cfg.engine);
-    if (e->probe(&why) < 0 || !e->create)
+    struct rf_err why = { { 0 } };
+    if (!e->create)
         return rf_errf(err, -ENODEV, "engine %s: not available: %s", e->name,
-                       why.msg[0] ? why.msg : "no reason given");
+                       e->probe(&why) < 0 && why.msg[0] ? why.msg : "not built");
+    if (e->probe(&why) < 0) {
+        if (!vm->cfg.force_engine)
+            return rf_errf(err, -ENODEV, "engine %s: not available: %s (--force-engine overrides)",
+                           e->name, why.msg[0] ? why.msg : "no reason given");
+        snprintf(vm->engine_why, sizeof(vm->engine_why), "forced with --force-engine although the "
+                 "probe says: %s", why.msg[0] ? why.msg : "no reason given");
+    } else {
+        snprintf(vm->engine_why, sizeof(vm->engine_why), "named with --engine");
+    }
     vm->engine = e;
+    return 0;
+}
+
+int vm_start(struct vm *vm, struct rf_err *err)
+{
+    if (vm->engine_priv)
+        return 0;
+    int rc = vm_pick_engine(vm, err);
+    if (rc < 0)
+        return rc;
+    rc = vm->engine->create(vm, &vm->engine_priv, err);
+    if (rc < 0) {
+        vm->engine_priv = NULL;
+        return rc;
+    }
+    vm->engine->set_state(vm->engine_priv, &vm->boot_state);
     return 0;
 }
 
@@ -109,13 +158,9 @@ static void vm_wait_input(int fd, uint64_t ns)
 
 int vm_run(struct vm *vm, struct rf_err *err)
 {
-    int rc = vm_pick_engine(vm, err);
+    int rc = vm_start(vm, err);
     if (rc < 0)
         return rc;
-    rc = vm->engine->create(vm, &vm->engine_priv, err);
-    if (rc < 0)
-        return rc;
-    vm->engine->set_state(vm->engine_priv, &vm->boot_state);
 
     const uint64_t host_start = vclock_host_ns();
     const int input_fd = pc_input_fd(vm);

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ringfold/cpu_model.h"
 #include "ringfold/trace.h"
 #include "ringfold/vm.h"
 #include "../core/loader.h"
 #include "../devices/pc.h"
+#include "commands.h"
 
 static const char *prog = "ringfold";
 
@@ -27,6 +29,7 @@ static void usage(FILE *out)
         "       %s run [options] linux | linux-pae\n"
         "       %s bench [--quick] [--iters N] [--json FILE] [--csv FILE] [--linux] [--chart FILE]\n"
         "                    [--update-docs]\n"
+        "       %s probe [--json] [--engine=NAME [--paged]]\n"
         "       %s --help | --version\n"
         "\n"
         "Runs a 32-bit x86 PC guest. KERNEL is a Linux bzImage, a Multiboot kernel, a plain\n"
@@ -37,7 +40,9 @@ static void usage(FILE *out)
         "to which --append adds); write ./linux for a file of that name.\n"
         "\n"
         "options:\n"
-        "  --engine=NAME      emu, raw, kvm or auto (default auto)\n"
+        "  --engine=NAME      emu, raw, kvm or auto (default auto; `ringfold probe` says why)\n"
+        "  --force-engine     use --engine's engine even where its probe says it cannot run\n"
+        "  --cpu=MODEL        the CPU model CPUID reports (--cpu=help lists them)\n"
         "  --mem=SIZE, -m     guest RAM, e.g. 128M or 1G; a plain number is MiB (default 128M)\n"
         "  --append=CMDLINE   kernel command line\n"
         "  --module=FILE[ ARGS], --initrd=FILE\n"
@@ -54,7 +59,7 @@ static void usage(FILE *out)
         "exit status: the guest's isa-debug-exit value v as (v << 1) | 1; 0 when the guest\n"
         "resets or reboots; 2 bad command line or image; 4 monitor error; 6 triple fault;\n"
         "8 guest hung (HLT with interrupts disabled); 124 timeout.\n",
-        prog, prog, prog, prog);
+        prog, prog, prog, prog, prog);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -115,10 +120,13 @@ static void translate_qemu_args(int argc, char **argv)
 }
 
 enum { OPT_ENGINE = 256, OPT_MEM, OPT_APPEND, OPT_MODULE, OPT_SERIAL, OPT_STATS, OPT_TRACE,
-       OPT_TRACE_FILE, OPT_TIMEOUT, OPT_DET, OPT_REBOOT, OPT_KERNEL, OPT_HELP, OPT_VERSION };
+       OPT_TRACE_FILE, OPT_TIMEOUT, OPT_DET, OPT_REBOOT, OPT_KERNEL, OPT_HELP, OPT_VERSION,
+       OPT_FORCE_ENGINE, OPT_CPU };
 
 static const struct option run_options[] = {
     { "engine", required_argument, 0, OPT_ENGINE },
+    { "force-engine", no_argument, 0, OPT_FORCE_ENGINE },
+    { "cpu", required_argument, 0, OPT_CPU },
     { "mem", required_argument, 0, OPT_MEM },
     { "append", required_argument, 0, OPT_APPEND },
     { "module", required_argument, 0, OPT_MODULE },
@@ -188,6 +196,8 @@ static void print_stats(struct vm *vm, const char *engine)
 {
     FILE *out = stderr;
     fprintf(out, "\n=== ringfold stats (engine %s) ===\n", engine);
+    fprintf(out, "engine: %s (%s)\n", engine, vm->engine_why);
+    fprintf(out, "cpu model: %s\n", cpu_model_name(vm->cpu));
     if (vm->engine && vm->engine_priv)
         vm->engine->print_stats(vm->engine_priv, out);
     const struct bus_stats *b = &vm->bus.stats;
@@ -219,7 +229,11 @@ static int run_once(const struct vm_config *cfg, const struct boot_spec *spec, e
         vm_destroy(&vm);
         return RF_EXIT_USAGE;
     }
-    int status = vm_run(&vm, &err);
+    int status = vm_start(&vm, &err);
+    if (status == 0) {
+        fprintf(stderr, "%s: engine %s (%s)\n", prog, vm.engine->name, vm.engine_why);
+        status = vm_run(&vm, &err);
+    }
     if (status < 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         vm_destroy(&vm);
@@ -252,6 +266,16 @@ static int cmd_run(int argc, char **argv)
                 strcmp(optarg, "auto"))
                 die_usage("--engine: unknown engine '%s' (emu, raw, kvm, auto)", optarg);
             cfg.engine = optarg;
+            break;
+        case OPT_FORCE_ENGINE: cfg.force_engine = true; break;
+        case OPT_CPU:
+            if (!strcmp(optarg, "help")) {
+                cpu_model_list(stdout);
+                return 0;
+            }
+            if (!cpu_model_find(optarg))
+                die_usage("--cpu: unknown CPU model '%s' (--cpu=help lists them)", optarg);
+            cfg.cpu_model = optarg;
             break;
         case OPT_MEM:
             if (parse_size(optarg, &cfg.mem_size) < 0)
@@ -374,6 +398,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "probe"))
+        return cmd_probe(argc - 1, argv + 1);
     if (!strcmp(argv[1], "bench"))
         return cmd_bench(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s' (try --help)\n", prog, argv[1]);

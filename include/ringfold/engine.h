@@ -36,6 +36,8 @@ struct engine_ops {
 extern const struct engine_ops *const engine_table[];
 const struct engine_ops *engine_find(const char *name);
 
-extern const struct engine_ops emu_engine_ops;
+extern const struct engine_ops emu_engine_ops;   /* core/x86/emu_engine.c */
+extern const struct engine_ops raw_engine_ops;   /* rawmode/raw_engine.c */
+extern const struct engine_ops kvm_engine_ops;   /* hwaccel/kvm_engine.c */
 
 #endif

@@ -39,9 +39,12 @@ struct vm_config {
     uint64_t timeout_ns;       /* 0: none */
     const char *serial;        /* "stdio", "null", "file:PATH" */
     bool stats;
+    bool force_engine;         /* --force-engine: use the named engine even where its probe says no */
+    const char *cpu_model;     /* --cpu=NAME, see cpu_model.h; NULL: the default model */
 };
 
 struct pc_platform;
+struct cpu_model;
 
 /* Values of vm->a20_clear. */
 #define VM_A20_ON  0u             /* gate open: no address bit forced */
@@ -56,6 +59,8 @@ struct vm {
 
     const struct engine_ops *engine;
     void *engine_priv;
+    char engine_why[512];           /* why this engine: printed at start and in --stats */
+    const struct cpu_model *cpu;    /* what CPUID reports, the same for every engine */
     struct vcpu_state boot_state;   /* set by the loader, handed to the engine */
 
     /* The CPU's INTR pin, driven by the interrupt controller; the engine acknowledges
@@ -90,7 +95,11 @@ static inline int vm_intr_ack(struct vm *vm)
 void vm_request_stop(struct vm *vm, enum vm_stop_reason why, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Creates the engine, runs until a stop, returns the `ringfold run` exit status. */
+/* Picks the engine (recording why in vm->engine_why), creates it and hands it the boot state. */
+int vm_start(struct vm *vm, struct rf_err *err);
+
+/* Starts the engine if vm_start was not called, runs until a stop, returns the `ringfold run`
+ * exit status. */
 int vm_run(struct vm *vm, struct rf_err *err);
 
 #endif
