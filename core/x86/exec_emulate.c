@@ -45,6 +45,28 @@ void x86_emu_code_written(struct x86_emu *e, uint64_t pa, uint64_t len)
     }
 }
 
+int x86_emu_translate(struct x86_emu *e, uint32_t linear, unsigned access, struct x86_emu_xlate *out,
+                      struct x86_emu_event *ev)
+{
+    const struct x86_cpu *c = e->cpu;
+    if (!(c->s.cr0 & CR0_PG)) {
+        *out = (struct x86_emu_xlate){ .pa = linear, .page_size = 4096, .user = true, .writable = true };
+    } else {
+        struct x86_walk w;
+        uint32_t f = x86_paging_walk(e->cpu, linear, access & (PF_W | PF_U | PF_I), &w);
+        if (f) {
+            *ev = (struct x86_emu_event){ .vector = 14, .err = f & ~X86_WALK_FAULT, .cr2 = linear,
+                                          .eip = c->s.eip };
+            return -1;
+        }
+        *out = (struct x86_emu_xlate){ .pa = w.pa, .page_size = w.page_size, .user = w.user,
+                                       .writable = w.writable, .nx = w.nx, .global = w.global,
+                                       .dirty = w.dirty };
+    }
+    out->pa &= ~(uint64_t)e->cpu->vm->a20_clear;
+    return 0;
+}
+
 void x86_emu_flush(struct x86_emu *e)
 {
     struct x86_exec *ex = e->cpu->exec;

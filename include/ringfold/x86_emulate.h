@@ -56,6 +56,28 @@ enum x86_emu_status x86_emu_interrupt(struct x86_emu *e, int vector, struct x86_
 void x86_emu_code_written(struct x86_emu *e, uint64_t pa, uint64_t len);
 void x86_emu_flush(struct x86_emu *e);
 
+/* Access kinds for x86_emu_translate (they match the #PF error-code bits W, U and I/D). */
+#define X86_XLATE_WRITE 0x02u
+#define X86_XLATE_USER  0x04u   /* access at CPL 3 */
+#define X86_XLATE_EXEC  0x10u   /* instruction fetch */
+
+struct x86_emu_xlate {
+    uint64_t pa;          /* physical address of the linear address (A20 applied) */
+    uint32_t page_size;   /* 4 KiB, 2 MiB or 4 MiB; 4 KiB when paging is off */
+    bool user;            /* U/S set at every level (always true when paging is off) */
+    bool writable;        /* R/W set at every level (always true when paging is off) */
+    bool nx;              /* execute-disable somewhere in the walk */
+    bool global;          /* a global page (CR4.PGE) */
+    bool dirty;           /* D of the final entry is set (now set when the access writes) */
+};
+
+/* Translates a linear address through the context's current paging state as an access of
+ * kind `access` (X86_XLATE_* bits; 0 = supervisor read) would, setting A/D bits as the CPU
+ * does. 0 on success; -1 when the guest would fault, with ev holding #PF, its error code and
+ * cr2 (nothing is delivered and no A/D bit changes). */
+int x86_emu_translate(struct x86_emu *e, uint32_t linear, unsigned access, struct x86_emu_xlate *out,
+                      struct x86_emu_event *ev);
+
 /* Instructions retired by this context. */
 uint64_t x86_emu_icount(const struct x86_emu *e);
 
