@@ -1,0 +1,151 @@
+/* The shadow page-fault path: a host #PF in natively running guest code becomes a new host
+ * mapping, a guest #PF, or "emulate this instruction".
+ *
+ * The technique, step by step (shadow_fault):
+ *  1. Walk the guest's page tables with the interpreter's walker (x86_emu_translate) as the
+ *     faulting access would: it checks U/S, R/W (with CR0.WP), NX, reserved bits, and sets
+ *     A, and D for a write, in guest memory exactly as the CPU would (SDM Vol. 3 §4.8). If the
+ *     guest forbids the access, the walker's error code goes back to the guest as #PF.
+ *  2. Refuse what a host mapping cannot represent: frames that are not RAM (MMIO, the VGA
+ *     hole, past the end of RAM: the device must see every access), linear pages below the
+ *     host's mmap_min_addr, supervisor pages in the user view (guest user code could reach
+ *     them through the host's flat selectors), writes to write-monitored frames (CSAM's
+ *     scanned code, after calling the hook). The instruction is emulated instead.
+ *  3. Map the 4 KiB piece of the frame at the faulting linear page with the guest's rights:
+ *     readable always, executable unless NX, writable only when the guest allows the write
+ *     AND the page is already dirty (or this access writes it) AND the frame is not
+ *     monitored. Mapping a clean page read-only makes its first write fault again, and that
+ *     walk sets D: the guest sees D exactly when its page was written, as on hardware.
+ *     (Unpaged guests have no D bit: linear = physical, everything writable.) */
+#include <sys/mman.h>
+#include "ringfold/vm.h"
+#include "ringfold/x86_emulate.h"
+#include "shadow_priv.h"
+
+/* True when the host mapping rights prot let this access through. */
+static bool shadow_prot_allows(unsigned prot, unsigned access)
+{
+    if ((access & SH_WRITE) && !(prot & PROT_WRITE))
+        return false;
+    if ((access & SH_EXEC) && !(prot & PROT_EXEC))
+        return false;
+    return (prot & PROT_READ) != 0;
+}
+
+static bool shadow_paged(struct shadow *s)
+{
+    struct vcpu_state st;
+    x86_emu_get_state(s->e, &st);
+    return (st.cr0 & CR0_PG) != 0;
+}
+
+enum shadow_result shadow_fault(struct shadow *s, uint32_t linear, unsigned access, uint32_t *guest_err)
+{
+    s->st.faults++;
+    unsigned xa = 0;
+    if (access & SH_WRITE)
+        xa |= X86_XLATE_WRITE;
+    if (access & SH_EXEC)
+        xa |= X86_XLATE_EXEC;
+    if (access & SH_USER)
+        xa |= X86_XLATE_USER;
+
+    struct x86_emu_xlate x;
+    struct x86_emu_event ev;
+    if (x86_emu_translate(s->e, linear, xa, &x, &ev) < 0) {
+        s->st.guest_pf++;
+        if (guest_err)
+            *guest_err = ev.err;
+        return SHADOW_GUEST_PF;
+    }
+
+    uint32_t page = linear >> 12;
+    uint64_t pa = x.pa & SHE_FRAME;
+    if (page < s->min_page) {
+        s->st.emulate_low++;
+        return SHADOW_EMULATE;
+    }
+    if (!guest_mem_ptr(&s->vm->mem, pa)) {
+        s->st.emulate_mmio++;
+        return SHADOW_EMULATE;
+    }
+    bool user_view = s->view == SHADOW_VIEW_USER;
+    if (user_view && !x.user) {
+        s->st.emulate_user_view++;
+        return SHADOW_EMULATE;
+    }
+    uint64_t frame = pa >> 12;
+    bool monitored = shadow_frame_monitored(s, frame);
+    if ((access & SH_WRITE) && monitored) {
+        s->st.emulate_monitored++;
+        s->st.hook_calls += s->hook != NULL;
+        if (s->hook)
+            s->hook(s->hook_opaque, pa);
+        return SHADOW_EMULATE;
+    }
+
+    unsigned prot = PROT_READ | (x.nx ? 0 : PROT_EXEC);
+    /* A successful supervisor write to a read-only page (CR0.WP = 0) may be mapped writable
+     * only where no guest user code runs. */
+    bool may_write = x.writable || (!user_view && (access & SH_WRITE));
+    if (may_write && !monitored && (x.dirty || (access & SH_WRITE) || !shadow_paged(s)))
+        prot |= PROT_WRITE;
+    if (!shadow_prot_allows(prot, access)) {
+        s->st.emulate_user_view++;
+        return SHADOW_EMULATE;
+    }
+
+    uint64_t old = s->ent[page];
+    if ((old & SHE_LIVE) && (old & SHE_FRAME) == pa && shadow_prot_allows(old & SHE_PROT, access) &&
+        (prot & ~old & SHE_PROT) == 0) {
+        s->st.spurious++;
+        return SHADOW_MAPPED;
+    }
+    unsigned flags = x.global ? SHE_GLOBAL : 0;
+    if (x.page_size == (2u << 20))
+        flags |= SHE_LARGE2M;
+    else if (x.page_size == (4u << 20))
+        flags |= SHE_LARGE4M;
+    if (shadow_map_page(s, page, pa, prot, flags) < 0)
+        return SHADOW_EMULATE;
+    if ((old & SHE_LIVE) && (old & SHE_FRAME) == pa)
+        s->st.upgraded++;
+    else
+        s->st.mapped++;
+    return SHADOW_MAPPED;
+}
+
+void shadow_set_write_hook(struct shadow *s, shadow_write_hook fn, void *opaque)
+{
+    s->hook = fn;
+    s->hook_opaque = opaque;
+}
+
+/* Monitoring is per frame, not per linear page: Linux patches its own text through a
+ * temporary alias (text_poke), so every mapping of the frame, wherever it sits, loses its
+ * write right. Turning monitoring off leaves the mappings read-only; the next write faults
+ * and upgrades them. */
+void shadow_monitor_frame(struct shadow *s, uint64_t pa_frame, bool on)
+{
+    uint64_t frame = pa_frame >> 12;
+    if (frame >= s->nframes || !guest_mem_ptr(&s->vm->mem, frame << 12))
+        return;
+    uint64_t bit = 1ull << (frame % 64), *w = &s->monitored[frame / 64];
+    if (!on) {
+        if (*w & bit)
+            s->st.monitored_frames--;
+        *w &= ~bit;
+        return;
+    }
+    if (!(*w & bit))
+        s->st.monitored_frames++;
+    *w |= bit;
+    for (uint32_t p = s->head[frame], n; p && shadow_live(s, p); p = n) {
+        n = s->next[p];     /* p may be dropped from the list below */
+        unsigned prot = s->ent[p] & SHE_PROT;
+        if (prot & PROT_WRITE) {
+            shadow_protect_page(s, p, prot & ~(unsigned)PROT_WRITE);
+            s->st.downgrades++;
+        }
+    }
+}

@@ -1,0 +1,519 @@
+/* Unit tests for shadow paging through host mappings (rawmode/shadow*.c): guest page tables in
+ * guest RAM, faults turned into host mappings of the memfd at the guest linear address, checked
+ * by touching those addresses from this (forked) test process and by the guest's A/D bits. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include "ringfold/vm.h"
+#include "ringfold/x86_emulate.h"
+#include "../../rawmode/shadow.h"
+
+#define P 1u
+#define W 2u
+#define U 4u
+#define A 0x20u
+#define D 0x40u
+#define PS 0x80u
+#define G 0x100u
+#define NX (1ull << 63)
+
+/* 2-level tables. */
+#define PD 0x10000u
+#define PT 0x11000u
+/* PAE tables. */
+#define PDPT 0x12000u
+#define PAE_PD 0x13000u
+#define PAE_PT 0x14000u
+
+static struct vm vm;
+static struct x86_emu *emu;
+static struct shadow *sh;
+
+static void setup(void)
+{
+    struct vm_config cfg = { .mem_size = 16u << 20, .serial = "null", .deterministic = true };
+    struct rf_err err = { { 0 } };
+    cr_assert_eq(vm_init(&vm, &cfg, &err), 0, "%s", err.msg);
+    emu = x86_emu_create(&vm, &err);
+    cr_assert_not_null(emu, "%s", err.msg);
+}
+
+static void teardown(void)
+{
+    shadow_destroy(sh);
+    sh = NULL;
+    x86_emu_destroy(emu);
+    vm_destroy(&vm);
+}
+
+TestSuite(shadow, .init = setup, .fini = teardown);
+
+static void pw32(uint64_t pa, uint32_t v) { cr_assert_eq(guest_mem_write(&vm.mem, pa, &v, 4), 0); }
+static void pw64(uint64_t pa, uint64_t v) { cr_assert_eq(guest_mem_write(&vm.mem, pa, &v, 8), 0); }
+static uint32_t pr32(uint64_t pa)
+{
+    uint32_t v;
+    cr_assert_eq(guest_mem_read(&vm.mem, pa, &v, 4), 0);
+    return v;
+}
+
+/* Loads protected-mode paging state into the emu context (CR0.PG when paged). */
+static void set_paging(bool paged, uint32_t cr3, uint32_t cr4, uint64_t efer, uint32_t extra_cr0)
+{
+    struct vcpu_state st;
+    x86_emu_get_state(emu, &st);
+    st.cr0 = CR0_PE | CR0_ET | (paged ? CR0_PG : 0) | extra_cr0;
+    st.cr3 = cr3;
+    st.cr4 = cr4;
+    st.msr.efer = efer;
+    x86_emu_set_state(emu, &st);
+}
+
+static void create_shadow(void)
+{
+    struct rf_err err = { { 0 } };
+    int rc = shadow_create(&vm, emu, &sh, &err);
+    if (rc == -EEXIST)
+        cr_skip_test("the low 4 GiB of this process is taken (sanitizer build?): %s", err.msg);
+    cr_assert_eq(rc, 0, "%s", err.msg);
+}
+
+/* 2-level paging with one page table covering linear 4..8 MiB. */
+static void paging32(uint32_t cr4, uint32_t extra_cr0)
+{
+    pw32(PD + 1 * 4, PT | P | W | U);
+    set_paging(true, PD, cr4, 0, extra_cr0);
+    create_shadow();
+}
+
+#define LIN(i) (0x400000u + (uint32_t)(i) * 4096u)
+static void pte32(unsigned i, uint32_t v) { pw32(PT + i * 4, v); }
+
+/* ---- touching host addresses safely ---- */
+static sigjmp_buf probe_jmp;
+static volatile unsigned long probe_err;
+
+static void probe_handler(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)si;
+    probe_err = (unsigned long)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_ERR];
+    siglongjmp(probe_jmp, 1);
+}
+
+/* Reads (write=false) or writes *v at linear; false when the host faulted. */
+static bool probe(uint32_t linear, bool write, uint32_t *v)
+{
+    struct sigaction sa = { .sa_sigaction = probe_handler, .sa_flags = SA_SIGINFO }, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old);
+    bool ok = false;
+    if (!sigsetjmp(probe_jmp, 1)) {
+        volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)linear;
+        if (write)
+            *p = *v;
+        else
+            *v = *p;
+        ok = true;
+    }
+    sigaction(SIGSEGV, &old, NULL);
+    return ok;
+}
+
+static bool readable(uint32_t linear)
+{
+    uint32_t v;
+    return probe(linear, false, &v);
+}
+
+static struct shadow_stats stats(void)
+{
+    struct shadow_stats st;
+    shadow_get_stats(sh, &st);
+    return st;
+}
+
+/* ---- tests ---- */
+
+Test(shadow, maps_a_user_page_and_reads_guest_data)
+{
+    pte32(3, 0x200000 | P | W | U);
+    pw32(0x200010, 0xdeadbeef);
+    paging32(0, 0);
+    cr_assert(!readable(LIN(3) + 0x10), "nothing is mapped before the fault");
+    uint32_t gerr = 0;
+    cr_assert_eq(shadow_fault(sh, LIN(3) + 0x10, SH_READ | SH_USER, &gerr), SHADOW_MAPPED);
+    uint32_t v = 0;
+    cr_assert(probe(LIN(3) + 0x10, false, &v));
+    cr_assert_eq(v, 0xdeadbeefu);
+    uint64_t pa = 0;
+    cr_assert_eq(shadow_query(sh, LIN(3), &pa), PROT_READ | PROT_EXEC, "clean page: read-only");
+    cr_assert_eq(pa, 0x200000u);
+    cr_assert_eq(pr32(PT + 12), 0x200000u | P | W | U | A, "walker set A, not D");
+    cr_assert_eq(stats().mapped, 1u);
+    cr_assert_eq(stats().live, 1u);
+}
+
+Test(shadow, writes_through_the_mapping_reach_guest_memory)
+{
+    pte32(4, 0x201000 | P | W | U | A | D);
+    paging32(0, 0);
+    cr_assert_eq(shadow_fault(sh, LIN(4), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(shadow_query(sh, LIN(4), NULL), PROT_READ | PROT_WRITE | PROT_EXEC, "dirty page: writable");
+    uint32_t v = 0x12345678;
+    cr_assert(probe(LIN(4) + 0x100, true, &v));
+    cr_assert_eq(pr32(0x201100), 0x12345678u);
+    /* And the monitor's writes through vm.mem are seen through the guest mapping. */
+    pw32(0x201200, 0xcafef00d);
+    cr_assert(probe(LIN(4) + 0x200, false, &v));
+    cr_assert_eq(v, 0xcafef00du);
+}
+
+Test(shadow, first_write_to_a_clean_page_faults_again_and_sets_dirty)
+{
+    pte32(5, 0x202000 | P | W | U);
+    paging32(0, 0);
+    cr_assert_eq(shadow_fault(sh, LIN(5), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    uint32_t v = 7;
+    cr_assert(!probe(LIN(5), true, &v), "clean page is read-only");
+    cr_assert(probe_err & 2, "the host fault says write");
+    cr_assert_eq(pr32(PT + 20) & D, 0u);
+    cr_assert_eq(shadow_fault(sh, LIN(5), SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(pr32(PT + 20) & D, D, "the write's walk set D");
+    cr_assert(probe(LIN(5), true, &v));
+    cr_assert_eq(pr32(0x202000), 7u);
+    cr_assert_eq(stats().upgraded, 1u);
+    cr_assert_eq(stats().mapped, 1u);
+}
+
+Test(shadow, supervisor_page_in_the_user_view_is_a_guest_fault)
+{
+    pte32(6, 0x203000 | P | W | A | D);
+    paging32(0, 0);
+    uint32_t gerr = 0;
+    cr_assert_eq(shadow_fault(sh, LIN(6), SH_READ | SH_USER, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 5u, "P | U");
+    cr_assert_eq(shadow_fault(sh, LIN(6), SH_WRITE | SH_USER, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 7u, "P | W | U");
+    cr_assert_eq(shadow_query(sh, LIN(6), NULL), -1);
+    cr_assert(!readable(LIN(6)));
+    /* A supervisor access (guest CPL 0) in the user view is not mapped either: emulated. */
+    cr_assert_eq(shadow_fault(sh, LIN(6), SH_READ, &gerr), SHADOW_EMULATE);
+    cr_assert_eq(shadow_query(sh, LIN(6), NULL), -1);
+    cr_assert_eq(stats().guest_pf, 2u);
+}
+
+Test(shadow, not_present_error_codes)
+{
+    pte32(7, 0x204000);      /* not present */
+    paging32(0, 0);
+    uint32_t gerr = 99;
+    cr_assert_eq(shadow_fault(sh, LIN(7), SH_READ | SH_USER, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 4u);
+    cr_assert_eq(shadow_fault(sh, LIN(7), SH_WRITE | SH_USER, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 6u);
+    cr_assert_eq(shadow_fault(sh, LIN(7), SH_READ, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 0u);
+    cr_assert_eq(shadow_fault(sh, LIN(7), SH_WRITE, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 2u);
+    /* PDE not present. */
+    cr_assert_eq(shadow_fault(sh, 0x00800000, SH_READ | SH_USER, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 4u);
+    /* Read-only user page written from user mode: protection fault. */
+    pte32(8, 0x205000 | P | U);
+    cr_assert_eq(shadow_fault(sh, LIN(8), SH_WRITE | SH_USER, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 7u);
+}
+
+/* PAE: PDPT -> PD -> PT covering linear 0..2 MiB... we use PD entry 2 (4..6 MiB). */
+static void paging_pae(uint32_t cr4, uint64_t efer)
+{
+    pw64(PDPT, PAE_PD | P);
+    pw64(PAE_PD + 2 * 8, PAE_PT | P | W | U);
+    set_paging(true, PDPT, CR4_PAE | cr4, efer, 0);
+    create_shadow();
+}
+static void pte_pae(unsigned i, uint64_t v) { pw64(PAE_PT + i * 8, v); }
+
+Test(shadow, pae_nx_gives_an_instruction_fetch_fault)
+{
+    pte_pae(1, 0x206000 | P | W | U | NX);
+    pte_pae(2, 0x207000 | P | W | U);
+    paging_pae(0, EFER_NXE);
+    uint32_t gerr = 0;
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_EXEC | SH_USER, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 0x15u, "P | U | I/D");
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_READ | SH_USER, &gerr), SHADOW_MAPPED);
+    cr_assert_eq(shadow_query(sh, LIN(1), NULL), PROT_READ, "NX page: not executable");
+    cr_assert_eq(shadow_fault(sh, LIN(2), SH_EXEC | SH_USER, &gerr), SHADOW_MAPPED);
+    cr_assert_eq(shadow_query(sh, LIN(2), NULL), PROT_READ | PROT_EXEC);
+    /* Not present in PAE with NXE: the I/D bit is reported too. */
+    cr_assert_eq(shadow_fault(sh, LIN(3), SH_EXEC | SH_USER, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 0x14u);
+}
+
+Test(shadow, invlpg_unmaps_the_page)
+{
+    pte32(1, 0x208000 | P | W | U);
+    pte32(2, 0x209000 | P | W | U);
+    paging32(0, 0);
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(shadow_fault(sh, LIN(2), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert(readable(LIN(1)));
+    /* The guest changes the PTE and invalidates: the new frame shows on the next fault. */
+    pte32(1, 0x20a000 | P | W | U);
+    pw32(0x20a000, 0xabcd);
+    shadow_invlpg(sh, LIN(1) + 0x123);
+    cr_assert(!readable(LIN(1)));
+    cr_assert_eq(shadow_query(sh, LIN(1), NULL), -1);
+    cr_assert(readable(LIN(2)), "other pages stay");
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    uint32_t v = 0;
+    cr_assert(probe(LIN(1), false, &v));
+    cr_assert_eq(v, 0xabcdu);
+    cr_assert_eq(stats().invlpg_unmapped, 1u);
+}
+
+Test(shadow, cr3_write_keeps_only_global_pages_with_pge)
+{
+    pte32(1, 0x208000 | P | W | U | G);
+    pte32(2, 0x209000 | P | W | U);
+    paging32(CR4_PGE, 0);
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(shadow_fault(sh, LIN(2), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    shadow_paging_changed(sh, true);
+    cr_assert(readable(LIN(1)), "global page survives MOV CR3");
+    cr_assert(!readable(LIN(2)), "non-global page is gone");
+    cr_assert_eq(stats().live, 1u);
+    /* INVLPG drops globals too. */
+    shadow_invlpg(sh, LIN(1));
+    cr_assert(!readable(LIN(1)));
+    /* A paging-mode change drops everything. */
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    shadow_paging_changed(sh, false);
+    cr_assert(!readable(LIN(1)));
+    cr_assert_eq(stats().live, 0u);
+}
+
+Test(shadow, cr3_write_without_pge_drops_global_entries_too)
+{
+    pte32(1, 0x208000 | P | W | U | G);   /* G is ignored while CR4.PGE = 0 */
+    paging32(0, 0);
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    shadow_paging_changed(sh, true);
+    cr_assert(!readable(LIN(1)));
+}
+
+static uint64_t hook_pa = ~0ull;
+static int hook_calls;
+static void write_hook(void *opaque, uint64_t pa_frame)
+{
+    cr_assert_eq(opaque, &hook_calls);
+    hook_pa = pa_frame;
+    hook_calls++;
+}
+
+Test(shadow, monitored_frame_is_read_only_at_every_alias)
+{
+    pte32(1, 0x20b000 | P | W | U | A | D);
+    pte32(9, 0x20b000 | P | W | U | A | D);   /* an alias of the same frame */
+    paging32(0, 0);
+    shadow_set_write_hook(sh, write_hook, &hook_calls);
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(shadow_fault(sh, LIN(9), SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert(shadow_query(sh, LIN(1), NULL) & PROT_WRITE);
+    shadow_monitor_frame(sh, 0x20b000, true);
+    cr_assert_eq(shadow_query(sh, LIN(1), NULL), PROT_READ | PROT_EXEC);
+    cr_assert_eq(shadow_query(sh, LIN(9), NULL), PROT_READ | PROT_EXEC);
+    uint32_t v = 1;
+    cr_assert(!probe(LIN(9) + 8, true, &v), "alias is read-only too");
+    cr_assert(readable(LIN(1)));
+    cr_assert_eq(shadow_fault(sh, LIN(9) + 8, SH_WRITE | SH_USER, NULL), SHADOW_EMULATE);
+    cr_assert_eq(hook_calls, 1);
+    cr_assert_eq(hook_pa, 0x20b000u);
+    /* A new mapping of a monitored frame is read-only from the start. */
+    pte32(10, 0x20b000 | P | W | U | A | D);
+    cr_assert_eq(shadow_fault(sh, LIN(10), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(shadow_query(sh, LIN(10), NULL), PROT_READ | PROT_EXEC);
+    cr_assert_eq(stats().monitored_frames, 1u);
+    /* Monitoring off: the next write upgrades. */
+    shadow_monitor_frame(sh, 0x20b000, false);
+    cr_assert_eq(shadow_fault(sh, LIN(9), SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert(probe(LIN(9) + 8, true, &v));
+    cr_assert_eq(pr32(0x20b008), 1u);
+    cr_assert_eq(stats().monitored_frames, 0u);
+}
+
+Test(shadow, mmio_and_memory_holes_are_emulated)
+{
+    pte32(1, 0xa0000 | P | W | U);         /* VGA window */
+    pte32(2, 0x01000000 | P | W | U);      /* just past 16 MiB of RAM */
+    pte32(3, 0xfec00000 | P | W | U);      /* IO-APIC MMIO */
+    paging32(0, 0);
+    for (unsigned i = 1; i <= 3; i++) {
+        cr_assert_eq(shadow_fault(sh, LIN(i), SH_READ | SH_USER, NULL), SHADOW_EMULATE);
+        cr_assert_eq(shadow_query(sh, LIN(i), NULL), -1);
+    }
+    cr_assert_eq(stats().emulate_mmio, 3u);
+}
+
+Test(shadow, pages_below_mmap_min_addr_are_emulated)
+{
+    pw32(PD, PT | P | W | U);               /* linear 0..4 MiB through PT */
+    pte32(0, 0x20c000 | P | W | U);
+    set_paging(true, PD, 0, 0, 0);
+    create_shadow();
+    cr_assert_eq(shadow_fault(sh, 0x10, SH_READ | SH_USER, NULL), SHADOW_EMULATE);
+    cr_assert_eq(stats().emulate_low, 1u);
+}
+
+Test(shadow, unpaged_guest_maps_physical_writable)
+{
+    set_paging(false, 0, 0, 0, 0);
+    create_shadow();
+    pw32(0x300000, 0x55aa);
+    cr_assert_eq(shadow_fault(sh, 0x300004, SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(shadow_query(sh, 0x300000, NULL), PROT_READ | PROT_WRITE | PROT_EXEC);
+    uint32_t v = 0;
+    cr_assert(probe(0x300000, false, &v));
+    cr_assert_eq(v, 0x55aau);
+    cr_assert_eq(shadow_fault(sh, 0xb8000, SH_WRITE | SH_USER, NULL), SHADOW_EMULATE, "VGA window");
+}
+
+Test(shadow, large_page_maps_4k_pieces_and_invlpg_drops_them_all)
+{
+    pw32(PD + 2 * 4, 0x00c00000 | P | W | U | PS);     /* 4 MiB page: linear 8 MiB -> pa 12 MiB */
+    set_paging(true, PD, CR4_PSE, 0, 0);
+    create_shadow();
+    pw32(0x00c05004, 0x4444);
+    cr_assert_eq(shadow_fault(sh, 0x00805004, SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(shadow_fault(sh, 0x00a00000, SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    uint32_t v = 0;
+    cr_assert(probe(0x00805004, false, &v));
+    cr_assert_eq(v, 0x4444u);
+    cr_assert_eq(stats().live, 2u, "one 4 KiB piece per fault");
+    shadow_invlpg(sh, 0x00bff000);      /* another address inside the same 4 MiB page */
+    cr_assert(!readable(0x00805004));
+    cr_assert(!readable(0x00a00000));
+    cr_assert_eq(stats().live, 0u);
+}
+
+Test(shadow, view_all_maps_supervisor_pages_and_wp0_writes)
+{
+    pte32(1, 0x20d000 | P | A | D);          /* supervisor, read-only */
+    paging32(0, 0);                          /* CR0.WP = 0 */
+    shadow_set_view(sh, SHADOW_VIEW_ALL);
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_READ, NULL), SHADOW_MAPPED);
+    cr_assert_eq(shadow_query(sh, LIN(1), NULL), PROT_READ | PROT_EXEC);
+    /* Supervisor write to a read-only page succeeds with WP = 0 (SDM §4.6.1). */
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_WRITE, NULL), SHADOW_MAPPED);
+    cr_assert(shadow_query(sh, LIN(1), NULL) & PROT_WRITE);
+    /* Back to the user view: supervisor mappings vanish. */
+    shadow_set_view(sh, SHADOW_VIEW_USER);
+    cr_assert_eq(shadow_query(sh, LIN(1), NULL), -1);
+    cr_assert(!readable(LIN(1)));
+    /* A user read-only page written by the supervisor in the user view: emulated. */
+    pte32(2, 0x20e000 | P | U | A | D);
+    cr_assert_eq(shadow_fault(sh, LIN(2), SH_WRITE, NULL), SHADOW_EMULATE);
+}
+
+Test(shadow, wp1_supervisor_write_to_read_only_page_is_a_guest_fault)
+{
+    pte32(1, 0x20d000 | P | A | D);
+    paging32(0, CR0_WP);
+    shadow_set_view(sh, SHADOW_VIEW_ALL);
+    uint32_t gerr = 0;
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_WRITE, &gerr), SHADOW_GUEST_PF);
+    cr_assert_eq(gerr, 3u);
+}
+
+/* Host VMAs inside [lo, hi). */
+static unsigned vmas_in(uint64_t lo, uint64_t hi)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    cr_assert_not_null(f);
+    char line[512];
+    unsigned n = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long a, b;
+        if (sscanf(line, "%llx-%llx", &a, &b) == 2 && a < hi && b > lo)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+Test(shadow, contiguous_pages_merge_into_one_host_vma)
+{
+    for (unsigned i = 0; i < 64; i++)
+        pte32(i, (0x300000 + i * 4096) | P | W | U | A | D);
+    paging32(0, 0);
+    for (unsigned i = 0; i < 64; i++)
+        cr_assert_eq(shadow_fault(sh, LIN(i), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(stats().runs, 1u);
+    /* The reservation below, the 64 pages, the reservation above. */
+    cr_assert_leq(vmas_in(0, 1ull << 32), 3u);
+    /* Punching one page out splits the run in two. */
+    shadow_invlpg(sh, LIN(10));
+    cr_assert_eq(stats().runs, 2u);
+    cr_assert_leq(vmas_in(0, 1ull << 32), 2 * stats().runs + 1);
+    /* Unmapping everything gives the whole reservation back as one VMA. */
+    shadow_flush_all(sh);
+    cr_assert_eq(vmas_in(0, 1ull << 32), 1u);
+}
+
+Test(shadow, evicts_everything_at_the_vma_budget)
+{
+    for (unsigned i = 0; i < 64; i++)
+        pte32(i, (0x300000 + i * 2 * 4096) | P | W | U | A | D);   /* never contiguous */
+    paging32(0, 0);
+    shadow_set_vma_budget(sh, 21);      /* at most 10 runs */
+    for (unsigned i = 0; i < 64; i++) {
+        cr_assert_eq(shadow_fault(sh, LIN(i), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+        cr_assert(readable(LIN(i)));
+        cr_assert_leq(vmas_in(0, 1ull << 32), 21u);
+    }
+    struct shadow_stats st = stats();
+    cr_assert_eq(st.evictions, 6u, "64 isolated pages, 10 per budget");
+    cr_assert_eq(st.live, 4u);
+    cr_assert_eq(st.peak, 10u);
+}
+
+Test(shadow, a20_change_flushes)
+{
+    pte32(1, 0x208000 | P | W | U);
+    paging32(0, 0);
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert(!shadow_sync_a20(sh));
+    vm.a20_gen++;
+    cr_assert(shadow_sync_a20(sh));
+    cr_assert(!readable(LIN(1)));
+}
+
+Test(shadow, a_second_reservation_fails_with_the_reason)
+{
+    set_paging(false, 0, 0, 0, 0);
+    create_shadow();
+    struct shadow *again = NULL;
+    struct rf_err err = { { 0 } };
+    cr_assert_eq(shadow_create(&vm, emu, &again, &err), -EEXIST);
+    cr_assert_null(again);
+    cr_assert(strstr(err.msg, "already in use"), "%s", err.msg);
+}
+
+Test(shadow, stats_print)
+{
+    pte32(1, 0x208000 | P | W | U);
+    paging32(0, 0);
+    cr_assert_eq(shadow_fault(sh, LIN(1), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    char buf[4096] = { 0 };
+    FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+    shadow_print_stats(sh, f);
+    fclose(f);
+    cr_assert(strstr(buf, "shadow: 1 faults: 1 mapped"), "%s", buf);
+    cr_assert(strstr(buf, "1 pages mapped now"), "%s", buf);
+}
