@@ -201,9 +201,12 @@ void kvm_probe_decide(const struct kvm_host_profile *p, struct kvm_decision *d)
         d->can_run_paged = false;   /* even if it claimed to: PVM is no VT-x/AMD-V */
         snprintf(d->reason, sizeof d->reason,
                  "no hardware virtualization (KVM-PVM: %s); %s",
-                 p->pvm_evidence[0] ? p->pvm_evidence : "module kvm_pvm",
-                 d->can_run_unpaged ? "unpaged guests only, through KVM's instruction emulator"
-                                    : "the unpaged test guest did not run either");
+                 p->pvm_evidence[0] ? p->pvm_evidence
+                 : !strcmp(p->module, "kvm_pvm") ? "module kvm_pvm"
+                 : "no vmx/svm, paged guest fails while unpaged runs",
+                 d->can_run_unpaged ? "KVM runs unpaged guests only"
+                 : p->unpaged_guest == 0 ? "the unpaged test guest failed too"
+                                         : "the test guests were not run");
         return;
     }
     if (!hw) {

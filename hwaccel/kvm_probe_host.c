@@ -177,14 +177,13 @@ static void host_pvm(struct kvm_host_profile *p)
     if (!p->pvm)
         return;
     if (!strcmp(p->module, "kvm_pvm"))
-        host_evidence_add(p, "kvm_pvm in /sys/module");
+        host_evidence_add(p, "module kvm_pvm");
     if (no_hw)
-        host_evidence_add(p, p->cpuid_hypervisor ? "no vmx/svm in CPUID, hypervisor bit set"
-                                                 : "no vmx/svm in CPUID");
+        host_evidence_add(p, p->cpuid_hypervisor ? "no vmx/svm under a hypervisor" : "no vmx/svm");
     if (guest_pattern)
         host_evidence_add(p, strstr(p->guest_detail, "paged: SHUTDOWN")
-                                 ? "paged guest triple-faults, unpaged runs"
-                                 : "paged guest fails, unpaged runs");
+                                 ? "paged guest triple-faults while unpaged runs"
+                                 : "paged guest fails while unpaged runs");
     if (host_cmdline_pvm(word, sizeof word)) {
         char what[64];
         snprintf(what, sizeof what, "cmdline %s", word);

@@ -229,7 +229,8 @@ static int probe_one_engine(const char *name, bool paged, const struct kvm_decis
         return 1;
     }
     printf("kvm: %s: %s%s\n", can ? "yes" : "no", d->reason,
-           can && !paged && !d->can_run_paged ? " (unpaged guests only)" : "");
+           can && !paged && !d->can_run_paged && !strstr(d->reason, "unpaged guests only")
+               ? " (unpaged guests only)" : "");
     return can ? 0 : 1;
 }
 

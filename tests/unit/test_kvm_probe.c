@@ -86,6 +86,7 @@ Test(kvm_decide, pvm_this_host)
     assert_reason_has(d, "no hardware virtualization (KVM-PVM: ");
     assert_reason_has(d, "kvm_pvm");
     assert_reason_has(d, "unpaged guests only");
+    assert_reason_has(d, "triple-faults");
 }
 
 /* Where module names are hidden, the test guests alone show PVM: no vmx/svm, the unpaged guest
@@ -101,7 +102,7 @@ Test(kvm_decide, pvm_from_guests_alone)
     kvm_probe_decide(&p, &d);
     cr_assert_not(d.hw_virt);
     cr_assert(d.can_run_unpaged);
-    assert_reason_has(d, "KVM-PVM");
+    assert_reason_has(d, "KVM-PVM: no vmx/svm, paged guest fails");
 }
 
 Test(kvm_decide, pvm_claiming_a_paged_guest_is_still_not_hw_virt)
