@@ -3,10 +3,13 @@
 #include <errno.h>
 #include "ringfold/x86_emulate.h"
 #include "x86_exec.h"
+#include "ringfold/trace.h"
+#include "ringfold/vm.h"
 
 struct x86_emu {
     struct x86_cpu *cpu;
     bool deliver;
+    uint64_t by_mode[X86_EMU_MODE_COUNT];   /* run_until's instructions by mode */
 };
 
 struct x86_emu *x86_emu_create(struct vm *vm, struct rf_err *err)
@@ -167,4 +170,143 @@ enum x86_emu_status x86_emu_interrupt(struct x86_emu *e, int vector, struct x86_
     x86_deliver_event(cpu, vector & 0xff, EV_EXT_INT, X86_NO_ERR);
     exec_refresh(cpu);
     return X86_EMU_OK;
+}
+
+/* ---- run_until: the raw engine's "run on emu until the guest can go native" ---------------- */
+
+const struct vcpu_state *x86_emu_peek(const struct x86_emu *e) { return &e->cpu->s; }
+
+uint64_t x86_emu_mode_insns(const struct x86_emu *e, enum x86_emu_mode m)
+{
+    return m < X86_EMU_MODE_COUNT ? e->by_mode[m] : 0;
+}
+
+void x86_emu_set_regs(struct x86_emu *e, const struct vcpu_state *st)
+{
+    struct x86_cpu *cpu = e->cpu;
+    cpu->s = *st;
+    cpu->exec->ss_shadow = 0;
+    cpu->exec->db_hits = 0;
+    cpu->exec->prev_block = NULL;
+    x86_set_eflags(cpu, st->eflags);
+    x86_update_mode(cpu);
+    exec_refresh(cpu);
+}
+
+void x86_emu_refetch(struct x86_emu *e)
+{
+    struct x86_cpu *cpu = e->cpu;
+    uint32_t lin = cpu->s.seg[S_CS].base + cpu->s.eip;
+    for (int k = 0; k < 2; k++) {
+        struct x86_emu_xlate x;
+        struct x86_emu_event ev;
+        uint32_t page = (lin & ~0xfffu) + (uint32_t)k * 4096u;
+        if (x86_emu_translate(e, page, X86_XLATE_EXEC | (cpu->cpl == 3 ? X86_XLATE_USER : 0), &x, &ev) == 0)
+            x86_emu_code_written(e, x.pa & ~0xfffull, 4096);
+    }
+}
+
+static enum x86_emu_mode until_mode(const struct x86_cpu *cpu)
+{
+    if (!cpu->pe)
+        return X86_EMU_MODE_REAL;
+    if (cpu->v86)
+        return X86_EMU_MODE_V86;
+    if (!cpu->code32)
+        return X86_EMU_MODE_PM16;
+    return cpu->cpl == 3 ? X86_EMU_MODE_USER : X86_EMU_MODE_KERNEL;
+}
+
+/* An external event between instructions, as the emu engine's loop takes it (SDM Vol. 3
+ * §6.9: NMI before INTR; INTR only with IF set and no STI/MOV SS shadow). */
+static bool until_events(struct x86_cpu *cpu)
+{
+    struct vm *vm = cpu->vm;
+    int vector;
+    enum x86_event_kind kind;
+    if (vm->nmi_pending && !cpu->s.nmi_masked) {
+        vm->nmi_pending = 0;
+        vector = X86_NMI;
+        kind = EV_NMI;
+    } else if (vm->intr_pending && (cpu->s.eflags & EFL_IF)) {
+        vector = vm_intr_ack(vm);
+        if (vector < 0)
+            return false;
+        kind = EV_EXT_INT;
+    } else {
+        return false;
+    }
+    cpu->s.halted = 0;
+    cpu->insn_eip = cpu->s.eip;
+    flags_materialize(cpu);
+    cpu->stats.interrupts++;
+    x86_deliver_event(cpu, vector & 0xff, kind, X86_NO_ERR);
+    if (kind == EV_NMI)
+        cpu->s.nmi_masked = 1;
+    exec_refresh(cpu);
+    return true;
+}
+
+static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_emu_native_fn native,
+                                      void *opaque)
+{
+    struct x86_cpu *cpu = e->cpu;
+    struct x86_exec *ex = cpu->exec;
+    struct vm *vm = cpu->vm;
+    struct vclock *clk = &vm->clock;
+    exec_a20_sync(cpu);
+    if (setjmp(cpu->fault_jmp)) {
+        /* Everything the guest does here is delivered (or escalates): the interpreter is the
+         * CPU while the guest is off native. */
+        exec_retire_fault(cpu);
+        x86_handle_fault(cpu);
+        exec_refresh(cpu);
+        block_free_zombies(ex);
+    }
+    for (;;) {
+        if (vm->stop)
+            return X86_EMU_STOP;
+        if (vclock_ns(clk) >= deadline)
+            return X86_EMU_BUDGET;
+        if ((cpu->s.eflags & (EFL_TF | EFL_RF)) || ex->dbg || TRACE_ON(TRACE_INSN)) {
+            /* Single-stepping and breakpoints: the emu engine's own loop does them right. */
+            uint64_t before = clk->icount;
+            enum engine_exit x = exec_run(cpu, deadline);
+            cpu->stats.insns -= clk->icount - before;     /* counted again by our caller */
+            e->by_mode[until_mode(cpu)] += clk->icount - before;
+            return x == ENGINE_EXIT_HALT ? X86_EMU_HALT : x == ENGINE_EXIT_STOP ? X86_EMU_STOP : X86_EMU_BUDGET;
+        }
+        if (cpu->s.intr_shadow) {
+            /* One instruction after STI / MOV SS before an interrupt may arrive. */
+            cpu->s.intr_shadow = 0;
+        } else if ((vm->intr_pending || vm->nmi_pending) && until_events(cpu)) {
+            continue;
+        } else if (cpu->s.halted) {
+            return X86_EMU_HALT;
+        } else if (native && cpu->cpl == 3 && cpu->pe && !cpu->v86 && native(opaque, &cpu->s)) {
+            return X86_EMU_NATIVE;
+        }
+        if (ex->attention) {
+            ex->attention = 0;
+            exec_a20_sync(cpu);
+        }
+        cpu->insn_eip = cpu->s.eip;
+        struct x86_block *b = block_get(cpu);
+        if (!b)
+            return X86_EMU_STOP;
+        enum x86_emu_mode m = until_mode(cpu);
+        uint64_t before = clk->icount;
+        exec_block(cpu, b, false);
+        block_free_zombies(ex);
+        e->by_mode[m] += clk->icount - before;
+    }
+}
+
+enum x86_emu_status x86_emu_run_until(struct x86_emu *e, uint64_t deadline_ns, x86_emu_native_fn native,
+                                      void *opaque)
+{
+    uint64_t before = e->cpu->vm->clock.icount;
+    enum x86_emu_status st = until_loop(e, deadline_ns, native, opaque);
+    e->cpu->stats.insns += e->cpu->vm->clock.icount - before;
+    return st;
 }

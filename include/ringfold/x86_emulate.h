@@ -81,4 +81,41 @@ int x86_emu_translate(struct x86_emu *e, uint32_t linear, unsigned access, struc
 /* Instructions retired by this context. */
 uint64_t x86_emu_icount(const struct x86_emu *e);
 
+/* ---- for the raw engine (rawmode/): running the guest on emu between native stretches ---- */
+
+/* Returned by x86_emu_run_until when `native` said the guest may leave the interpreter. */
+#define X86_EMU_NATIVE ((enum x86_emu_status)100)
+
+/* Asked at instruction-block boundaries while the guest is in 32-bit protected mode at CPL 3
+ * (not v86): true when the caller wants the guest back (to run it natively). */
+typedef bool (*x86_emu_native_fn)(void *opaque, const struct vcpu_state *s);
+
+/* Runs like the emu engine does (whole decoded blocks, external interrupts and NMIs taken when
+ * EFLAGS.IF and the interrupt shadow allow, exceptions delivered) until the virtual clock
+ * reaches deadline_ns (X86_EMU_BUDGET), HLT (X86_EMU_HALT; the caller decides whether the
+ * vCPU is hung), a stop request (X86_EMU_STOP), or `native` says yes (X86_EMU_NATIVE).
+ * The state `native` sees has valid segment/control/VM/TF/IF fields; arithmetic flags may be
+ * stale. With single-stepping or breakpoints armed it runs the emu engine's loop to the
+ * deadline instead (CPL 3 is then not noticed before the deadline). */
+enum x86_emu_status x86_emu_run_until(struct x86_emu *e, uint64_t deadline_ns, x86_emu_native_fn native,
+                                      void *opaque);
+
+/* The context's state without the copy (arithmetic EFLAGS bits may be stale). */
+const struct vcpu_state *x86_emu_peek(const struct x86_emu *e);
+
+/* Like x86_emu_set_state, but keeps the software TLB: for states that differ from the current
+ * one only in registers native guest code can change (GPRs, EIP, EFLAGS, segment registers, FPU),
+ * so CR0/CR3/CR4/EFER must be the context's current ones. */
+void x86_emu_set_regs(struct x86_emu *e, const struct vcpu_state *st);
+
+/* Drops decoded code of the page holding CS:EIP (and the next one, for an instruction that
+ * crosses), so the next step decodes the bytes memory holds now: native code may have written
+ * them. Paging faults are ignored (the step then raises them). */
+void x86_emu_refetch(struct x86_emu *e);
+
+/* Instructions x86_emu_run_until retired, by the mode they ran in. */
+enum x86_emu_mode { X86_EMU_MODE_REAL, X86_EMU_MODE_V86, X86_EMU_MODE_PM16, X86_EMU_MODE_KERNEL,
+                    X86_EMU_MODE_USER, X86_EMU_MODE_COUNT };
+uint64_t x86_emu_mode_insns(const struct x86_emu *e, enum x86_emu_mode m);
+
 #endif
