@@ -55,13 +55,24 @@ enum raw_jail_trap_data {
 
 /* Who made a trapped system call. */
 enum raw_jail_origin {
-    RAW_JAIL_GUEST_I386,     /* 32-bit guest code: int 0x80 (or syscall/sysenter) is an event
-                                for the guest; emulate it through the guest IDT */
-    RAW_JAIL_GUEST_ESCAPE,   /* 64-bit code below 4 GiB: guest code that far-jumped to a
+    RAW_JAIL_GUEST_I386,     /* 32-bit guest code below 4 GiB: int 0x80 (or syscall from
+                                compat mode on AMD) is an event for the guest; emulate the
+                                instruction before si_call_addr (CD 80 / 0F 05). The trap
+                                rolls registers back: the ucontext's EAX is the guest's */
+    RAW_JAIL_GUEST_SYSENTER, /* sysenter from 32-bit guest code on an Intel host (AMD: #UD,
+                                SIGILL): the kernel took it as a vDSO system call, reports the
+                                vDSO landing pad (above 4 GiB) as IP, CS as 0x23, and has
+                                replaced ESP with EBP (the vDSO convention). The guest EIP is
+                                unknown; emulate sysenter from the guest's MSRs, which do
+                                not need it (SDM Vol. 2B SYSENTER). From the kernel's
+                                entry code: not observed here (AMD host) */
+    RAW_JAIL_GUEST_ESCAPE,   /* 64-bit code below 4 GiB (any call), or an i386 call from a
+                                64-bit code segment anywhere: guest code that far-jumped to a
                                 64-bit host selector (0x33) and made a host system call. It did
                                 not happen; stop the VM and report the contained escape */
-    RAW_JAIL_MONITOR,        /* above 4 GiB: the monitor itself (a missing allowlist entry,
-                                or a bug): raw_jail_monitor_violation() */
+    RAW_JAIL_MONITOR,        /* an x86_64 call from above 4 GiB: the monitor itself (a
+                                missing allowlist entry, or a bug), or escaped guest code
+                                that jumped into the monitor: raw_jail_monitor_violation() */
 };
 
 struct raw_jail_sigsys {

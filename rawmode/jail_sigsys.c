@@ -50,17 +50,30 @@ enum raw_jail_origin raw_jail_classify(const siginfo_t *si, const void *uctx, st
         s.cs = (uint16_t)(uc->uc_mcontext.gregs[REG_CSGSFS] & 0xFFFF);
         s.cs_64bit = jail_cs_is_64bit(s.cs);
     }
-    if (s.ip >> 32) {
-        s.origin = RAW_JAIL_MONITOR;
-        raw_jail_state.violations++;
-    } else if (s.arch != AUDIT_ARCH_I386 || s.cs_64bit) {
-        /* An x86_64 call cannot come from compat mode; an i386 one from a 64-bit CS is
-         * int 0x80 executed after the far jump to 0x33. */
+    /* The monitor is 64-bit code above 4 GiB and never makes an i386 call, so an i386 call is
+     * always guest code: from 32-bit code below 4 GiB (int 0x80; syscall from compat mode on
+     * AMD), from 64-bit code after the far jump (an escape, wherever it runs), or sysenter
+     * from compat mode on Intel, which the kernel reports at its vDSO landing pad above
+     * 4 GiB with CS = __USER32_CS: the guest EIP is not recorded by sysenter at all. */
+    if (s.arch == AUDIT_ARCH_I386) {
+        if (s.cs_64bit) {
+            s.origin = RAW_JAIL_GUEST_ESCAPE;
+            raw_jail_state.escapes++;
+        } else if (s.ip >> 32) {
+            s.origin = RAW_JAIL_GUEST_SYSENTER;
+            raw_jail_state.guest_i386++;
+        } else {
+            s.origin = RAW_JAIL_GUEST_I386;
+            raw_jail_state.guest_i386++;
+        }
+    } else if (!(s.ip >> 32)) {
+        /* An x86_64 call cannot come from compat mode: 64-bit code below 4 GiB is guest
+         * code that far-jumped to a 64-bit selector. */
         s.origin = RAW_JAIL_GUEST_ESCAPE;
         raw_jail_state.escapes++;
     } else {
-        s.origin = RAW_JAIL_GUEST_I386;
-        raw_jail_state.guest_i386++;
+        s.origin = RAW_JAIL_MONITOR;
+        raw_jail_state.violations++;
     }
     if (out)
         *out = s;

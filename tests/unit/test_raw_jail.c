@@ -39,8 +39,10 @@
 #define JT_HOST_CS64 0x33
 #define JT_HOST_CS32 0x23
 
-/* (a) guest int 0x80 with i386 getpid (20), write (4) and exit (1), then hlt (#GP). */
+/* (a) guest int 0x80 with i386 getpid (20), write (4), -1 and exit (1), then hlt (#GP). */
 extern const char jt_int80_start[], jt_int80_end[];
+/* sysenter from compat mode: #UD on AMD, a vDSO-convention system call on Intel. */
+extern const char jt_sysenter_start[], jt_sysenter_end[];
 /* (b) far jump to the host's 64-bit selector, then open (2), creat (85) and int 0x80 open (5)
  * from 64-bit code, then ud2. */
 extern const char jt_esc_start[], jt_esc64[], jt_esc_end[];
@@ -58,11 +60,18 @@ __asm__(".pushsection .text\n"
         "movl %ebx, " JT_STR(JT_REGS) "\n\t"
         "movl %ecx, " JT_STR(JT_REGS) "+4\n\t"
         "movl %edx, " JT_STR(JT_REGS) "+8\n\t"
+        "movl $-1, %eax\n\t"
+        "int $0x80\n\t"
         "movl $1, %eax\n\t"
         "movl $42, %ebx\n\t"
         "int $0x80\n\t"
         "hlt\n"
         "jt_int80_end:\n"
+        "jt_sysenter_start:\n\t"
+        "movl %esp, %ebp\n\t"
+        "sysenter\n\t"
+        "hlt\n"
+        "jt_sysenter_end:\n"
         "jt_esc_start:\n\t"
         "ljmp *" JT_STR(JT_FARPTR) "\n\t"
         "hlt\n"
@@ -92,7 +101,7 @@ struct jt_event {
     enum raw_jail_origin origin;
     int nr, data, trapno;
     uint32_t arch;
-    uint64_t ip;
+    uint64_t ip, rax;
     uint16_t cs;
     bool cs_64bit;
 };
@@ -127,6 +136,7 @@ static void jt_sigsys(int sig, siginfo_t *si, void *uctx)
         e->cs = s.cs;
         e->cs_64bit = s.cs_64bit;
         e->data = s.data;
+        e->rax = (uint64_t)uc->uc_mcontext.gregs[REG_RAX];
     }
     jt->n++;
     if (s.origin == RAW_JAIL_GUEST_ESCAPE)
@@ -291,11 +301,13 @@ Test(raw_jail, guest_int80_trapped_as_guest_event)
     struct jt_result r;
     jt_run(child_int80_jailed, &r);
     cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x, stderr: %s", r.status, r.err);
-    cr_assert_eq(jt->n, 3);
-    static const int nrs[3] = { 20, 4, 1 };
-    for (int i = 0; i < 3; i++) {
+    cr_assert_eq(jt->n, 4);
+    static const int nrs[4] = { 20, 4, -1, 1 };
+    for (int i = 0; i < 4; i++) {
         const struct jt_event *e = &jt->ev[i];
         cr_assert_eq(e->arch, AUDIT_ARCH_I386);
+        /* SECCOMP_RET_TRAP rolls the registers back: EAX is the guest's, not -ENOSYS. */
+        cr_assert_eq((uint32_t)e->rax, (uint32_t)nrs[i], "rax %#llx", (unsigned long long)e->rax);
         cr_assert_eq(e->nr, nrs[i]);
         cr_assert_eq(e->origin, RAW_JAIL_GUEST_I386);
         cr_assert(e->ip > JT_LOW && e->ip < JT_LOW + 0x1000, "ip %#llx", (unsigned long long)e->ip);
@@ -388,11 +400,12 @@ static void child_monitor_kill_other(void)
     syscall(SYS_tgkill, parent, parent, 0);   /* signals to ourselves only */
     _exit(0);
 }
-static void child_monitor_int80(void)
+static void child_int80_from_64bit_code(void)
 {
     jt_jail(true);
-    /* An i386 call made from 64-bit monitor code (above 4 GiB): rule 2, without any help from
-     * the raw engine's own i386 filter. */
+    /* An i386 call made from 64-bit code above 4 GiB: trapped by rule 2 without any help from
+     * the raw engine's own i386 filter. The monitor never does this, escaped guest code can:
+     * the jail's own handler reports an escape and ends the process with status 4. */
     long rax = 20;
     __asm__ volatile("int $0x80" : "+a"(rax) : : "memory");
     _exit(0);
@@ -427,9 +440,41 @@ Test(raw_jail, monitor_tgkill_other_process_diagnosed)
     jt_expect_violation(child_monitor_kill_other, "forbidden system call 234 (tgkill)");
 }
 
-Test(raw_jail, monitor_i386_call_trapped)
+Test(raw_jail, i386_call_from_64bit_code_trapped_as_escape)
 {
-    jt_expect_violation(child_monitor_int80, "forbidden system call i386 20 at 0x");
+    struct jt_result r;
+    jt_run(child_int80_from_64bit_code, &r);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 4, "status %#x, stderr: %s", r.status, r.err);
+    cr_assert(strstr(r.err, "jail: guest escape contained: 64-bit code (cs 0x33) made host system call i386 20 at 0x"),
+              "stderr: %s", r.err);
+}
+
+static void child_sysenter(void)
+{
+    jt_setup_low(jt_sysenter_start, jt_sysenter_end, NULL);
+    jt_handlers(true);
+    jt_jail(false);
+    jt_enter32(JT_LOW);
+}
+
+/* sysenter from compat mode never reaches the host as a system call: AMD raises #UD (SIGILL
+ * at the instruction), Intel enters the kernel's SYSENTER path, which the jail traps and
+ * classifies as the guest's sysenter. */
+Test(raw_jail, guest_sysenter_trapped_or_undefined)
+{
+    struct jt_result r;
+    jt_run(child_sysenter, &r);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x, stderr: %s", r.status, r.err);
+    if (jt->n == 0) {
+        cr_assert_eq(jt->final_sig, SIGILL);
+        cr_assert_eq(jt->final_ip, JT_LOW + 2, "#UD at the sysenter");
+        cr_log_info("sysenter from compat mode: #UD (AMD behaviour)");
+    } else {
+        cr_assert_eq(jt->ev[0].origin, RAW_JAIL_GUEST_SYSENTER);
+        cr_assert_eq(jt->ev[0].arch, AUDIT_ARCH_I386);
+        cr_log_info("sysenter from compat mode: i386 system call %d at %#llx (Intel behaviour)", jt->ev[0].nr,
+                    (unsigned long long)jt->ev[0].ip);
+    }
 }
 
 /* (d) What the monitor needs still works in the jail. */
