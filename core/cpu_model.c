@@ -1,24 +1,28 @@
-/* CPU models (placeholder until the model table lands): one model, "ringfold". */
+/* CPU models: lookup by name and the CPUID answer of a model, leaf by leaf, from the table in
+ * cpu_model_table.c. Every engine asks here, so a guest sees the same processor on each. */
 #include <string.h>
 #include "ringfold/cpu_model.h"
-
-struct cpu_model {
-    const char *name;
-    const char *summary;
-};
-
-static const struct cpu_model model_ringfold = { "ringfold", "the i686 model emu implements" };
+#include "cpu_model_table.h"
 
 const struct cpu_model *cpu_model_find(const char *name)
 {
-    if (!name || !*name || !strcmp(name, model_ringfold.name))
-        return &model_ringfold;
+    if (!name || !*name)
+        return &cpu_model_table[0];
+    for (unsigned i = 0; i < cpu_model_count; i++)
+        if (!strcmp(name, cpu_model_table[i].name))
+            return &cpu_model_table[i];
     return NULL;
+}
+
+const struct cpu_model *cpu_model_at(unsigned i)
+{
+    return i < cpu_model_count ? &cpu_model_table[i] : NULL;
 }
 
 void cpu_model_list(FILE *out)
 {
-    fprintf(out, "%-12s %s\n", model_ringfold.name, model_ringfold.summary);
+    for (unsigned i = 0; i < cpu_model_count; i++)
+        fprintf(out, "%-12s %s\n", cpu_model_table[i].name, cpu_model_table[i].summary);
 }
 
 const char *cpu_model_name(const struct cpu_model *m)
@@ -26,8 +30,73 @@ const char *cpu_model_name(const struct cpu_model *m)
     return m->name;
 }
 
+uint32_t cpu_model_max_leaf(const struct cpu_model *m, uint32_t range)
+{
+    return range >= 0x80000000u ? m->max_ext : m->max_basic;
+}
+
+static bool model_has_leaf(const struct cpu_model *m, uint32_t leaf)
+{
+    if (leaf < 0x80000000u)
+        return leaf <= m->max_basic;
+    return m->max_ext && leaf <= m->max_ext;
+}
+
+static uint32_t str4(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Vendor strings read EBX, EDX, ECX in that order (SDM Vol. 2A, CPUID leaf 0). */
+static void put_vendor(const struct cpu_model *m, uint32_t out[4])
+{
+    out[1] = str4(m->vendor);
+    out[3] = str4(m->vendor + 4);
+    out[2] = str4(m->vendor + 8);
+}
+
 void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
-    (void)m; (void)leaf; (void)subleaf;
+    (void)subleaf;      /* no leaf these models report is indexed by ECX */
     memset(out, 0, 4 * sizeof(out[0]));
+    if (!model_has_leaf(m, leaf)) {
+        if (m->oor == CPU_OOR_ZERO)
+            return;
+        leaf = m->max_basic;
+    }
+    switch (leaf) {
+    case 0:
+        out[0] = m->max_basic;
+        put_vendor(m, out);
+        break;
+    case 1:
+        memcpy(out, m->leaf1, sizeof(m->leaf1));
+        break;
+    case 2:
+        memcpy(out, m->leaf2, sizeof(m->leaf2));
+        break;
+    case 0x80000000u:
+        out[0] = m->max_ext;
+        if (m->ext_vendor)
+            put_vendor(m, out);
+        break;
+    case 0x80000001u:
+        memcpy(out, m->ext1, sizeof(m->ext1));
+        break;
+    case 0x80000002u:
+    case 0x80000003u:
+    case 0x80000004u:
+        memcpy(out, m->brand + 16 * (leaf - 0x80000002u), 16);
+        break;
+    case 0x80000005u:
+        memcpy(out, m->ext5, sizeof(m->ext5));
+        break;
+    case 0x80000006u:
+        memcpy(out, m->ext6, sizeof(m->ext6));
+        break;
+    default:
+        break;      /* in range but not defined for the model: zeros (SDM Vol. 2A, CPUID) */
+    }
 }
