@@ -101,6 +101,7 @@ void exec_code_write(struct x86_cpu *cpu, uint32_t pa, uint32_t len)
                 page_unlink(ex, first ? b->pa2 >> 12 : b->pa >> 12, b);
             block_unhash(ex, b);
             b->valid = 0;
+            ex->blocks_live--;      /* it leaves the cache whether freed now or as a zombie */
             ex->gen++;      /* chains may point at this block */
             ex->attention = 1;
             cpu->stats.decode_invalidations++;
