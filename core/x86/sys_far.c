@@ -67,6 +67,31 @@ static void gate_target(struct x86_cpu *cpu, const struct sys_desc *g, struct sy
 /* Far JMP/CALL through a call gate, task gate or TSS descriptor. */
 static void far_system(struct x86_cpu *cpu, uint16_t sel, struct sys_desc *d, bool call);
 
+/* The protected-mode start JMP and CALL share (SDM Vol. 2 JMP/CALL pseudo-code, up to the
+ * descriptor type): a null selector is #GP(0); a gate or TSS completes the transfer in
+ * far_system and gives false; a code segment that passes the direct-transfer checks gives
+ * true with its descriptor in d. */
+static bool far_target(struct x86_cpu *cpu, uint16_t sel, struct sys_desc *d, bool call)
+{
+    if ((sel & 0xfffc) == 0)
+        x86_raise(cpu, X86_GP, 0);
+    sys_desc_load(cpu, sel, d, X86_GP);
+    if (!desc_is_code(d->attr)) {
+        far_system(cpu, sel, d, call);
+        return false;
+    }
+    check_direct_code(cpu, sel, d);
+    return true;
+}
+
+/* Same-privilege JMP, direct or through a call gate: the offset must lie within the limit. */
+static void jmp_same(struct x86_cpu *cpu, uint16_t sel, struct sys_desc *cd, uint32_t eip)
+{
+    if (eip > cd->limit)
+        x86_raise(cpu, X86_GP, 0);
+    enter_code(cpu, sel, cd, eip, cpu->cpl);
+}
+
 void x86_far_jmp(struct x86_cpu *cpu, uint16_t sel, uint32_t off, bool o32)
 {
     if (!cpu->pe || cpu->v86) {
@@ -74,20 +99,9 @@ void x86_far_jmp(struct x86_cpu *cpu, uint16_t sel, uint32_t off, bool o32)
         far_real(cpu, sel, off, o32);
         return;
     }
-    if ((sel & 0xfffc) == 0)
-        x86_raise(cpu, X86_GP, 0);
     struct sys_desc d;
-    sys_desc_load(cpu, sel, &d, X86_GP);
-    if (!desc_is_code(d.attr)) {
-        far_system(cpu, sel, &d, false);
-        return;
-    }
-    check_direct_code(cpu, sel, &d);
-    if (!o32)
-        off &= 0xffff;
-    if (off > d.limit)
-        x86_raise(cpu, X86_GP, 0);
-    enter_code(cpu, sel, &d, off, cpu->cpl);
+    if (far_target(cpu, sel, &d, false))
+        jmp_same(cpu, sel, &d, o32 ? off : (off & 0xffff));
 }
 
 /* Same-privilege CALL: pushes CS:EIP on the current stack, then enters the target. */
@@ -162,9 +176,7 @@ static void far_system(struct x86_cpu *cpu, uint16_t sel, struct sys_desc *d, bo
         } else if (call) {
             call_same(cpu, gate_sel(d), &cd, eip, SEG_ATTR_TYPE(d->attr) == SYS_CALLGATE32);
         } else {
-            if (eip > cd.limit)
-                x86_raise(cpu, X86_GP, 0);
-            enter_code(cpu, gate_sel(d), &cd, eip, cpu->cpl);
+            jmp_same(cpu, gate_sel(d), &cd, eip);
         }
         return;
     }
@@ -195,16 +207,9 @@ void x86_far_call(struct x86_cpu *cpu, uint16_t sel, uint32_t off, bool o32)
         far_real(cpu, sel, off, o32);
         return;
     }
-    if ((sel & 0xfffc) == 0)
-        x86_raise(cpu, X86_GP, 0);
     struct sys_desc d;
-    sys_desc_load(cpu, sel, &d, X86_GP);
-    if (!desc_is_code(d.attr)) {
-        far_system(cpu, sel, &d, true);
-        return;
-    }
-    check_direct_code(cpu, sel, &d);
-    call_same(cpu, sel, &d, o32 ? off : (off & 0xffff), o32);
+    if (far_target(cpu, sel, &d, true))
+        call_same(cpu, sel, &d, o32 ? off : (off & 0xffff), o32);
 }
 
 void x86_far_ret(struct x86_cpu *cpu, uint16_t pop_bytes, bool o32)
