@@ -260,9 +260,12 @@ int raw_jail_enter(const struct raw_jail_config *cfg, struct rf_err *err)
         if (fd >= 0 && fcntl(fd, F_GETFD) < 0)
             return rf_errf(err, -EBADF, "jail: descriptor %d to keep is not open", fd);
     }
-    int rc = jail_close_fds(cfg, err);
-    if (rc < 0)
-        return rc;
+    raw_jail_state.fds_kept_open = cfg->keep_open_fds;
+    if (!cfg->keep_open_fds) {
+        int rc = jail_close_fds(cfg, err);
+        if (rc < 0)
+            return rc;
+    }
 
     /* CPUID faulting (Intel's "CPUID faulting" feature, AMD Zen's CpuidUserDis): without it
      * guest user code sees the host CPUID. ENODEV means the CPU lacks it (this AMD host). */

@@ -16,8 +16,10 @@
 struct raw_jail_config {
     /* File descriptors to keep besides 0, 1 and 2: the guest memfd, the serial file, the
      * console's input dup, a trace file... Every other descriptor is closed. */
-    const int *keep_fds;
+    const int *keep_fds;          /* negative entries are ignored */
     size_t n_keep_fds;
+    /* Close nothing (for a caller that cannot list its descriptors yet); --stats says so. */
+    bool keep_open_fds;
     /* Extra x86_64 system calls to allow, for a monitor feature the default list lacks
      * (each is an attack surface: justify it where it is passed). */
     const int *extra_syscalls;
@@ -89,6 +91,11 @@ struct raw_jail_sigsys {
  * Async-signal-safe; counts the event for raw_jail_print_stats(). */
 enum raw_jail_origin raw_jail_classify(const siginfo_t *si, const void *uctx, struct raw_jail_sigsys *out);
 
+/* The same from values the engine saved at the exit (arch, si_syscall, si_call_addr, the
+ * interrupted CS; cs 0 = unknown), outside the signal handler. */
+enum raw_jail_origin raw_jail_classify_call(uint32_t arch, int nr, uint64_t ip, uint16_t cs,
+                                           struct raw_jail_sigsys *out);
+
 /* Async-signal-safe: prints "jail: the monitor made a forbidden system call N (name) at IP"
  * to stderr, restores the default SIGABRT action and aborts. */
 __attribute__((noreturn)) void raw_jail_monitor_violation(const struct raw_jail_sigsys *s);
@@ -110,6 +117,7 @@ struct raw_jail_stats {
     bool cpuid_faulting;      /* ARCH_SET_CPUID worked: guest CPUID traps */
     int cpuid_errno;          /* why not (ENODEV: the CPU has no CPUID faulting) */
     unsigned fds_closed;
+    bool fds_kept_open;       /* keep_open_fds was set: nothing was closed */
     uint64_t guest_i386;      /* guest int 0x80 trapped */
     uint64_t escapes;         /* guest 64-bit system calls contained */
     uint64_t violations;      /* monitor violations */

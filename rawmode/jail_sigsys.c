@@ -37,19 +37,16 @@ static bool jail_cs_is_64bit(uint16_t cs)
     return ok && (ar & (1u << 21));
 }
 
-enum raw_jail_origin raw_jail_classify(const siginfo_t *si, const void *uctx, struct raw_jail_sigsys *out)
+enum raw_jail_origin raw_jail_classify_call(uint32_t arch, int nr, uint64_t ip, uint16_t cs,
+                                           struct raw_jail_sigsys *out)
 {
     struct raw_jail_sigsys s;
     memset(&s, 0, sizeof(s));
-    s.nr = si->si_syscall;
-    s.arch = si->si_arch;
-    s.ip = (uint64_t)(uintptr_t)si->si_call_addr;
-    s.data = si->si_errno;
-    if (uctx) {
-        const ucontext_t *uc = uctx;
-        s.cs = (uint16_t)(uc->uc_mcontext.gregs[REG_CSGSFS] & 0xFFFF);
-        s.cs_64bit = jail_cs_is_64bit(s.cs);
-    }
+    s.nr = nr;
+    s.arch = arch;
+    s.ip = ip;
+    s.cs = cs;
+    s.cs_64bit = cs && jail_cs_is_64bit(cs);
     /* The monitor is 64-bit code above 4 GiB and never makes an i386 call, so an i386 call is
      * always guest code: from 32-bit code below 4 GiB (int 0x80; syscall from compat mode on
      * AMD), from 64-bit code after the far jump (an escape, wherever it runs), or sysenter
@@ -78,6 +75,20 @@ enum raw_jail_origin raw_jail_classify(const siginfo_t *si, const void *uctx, st
     if (out)
         *out = s;
     return s.origin;
+}
+
+enum raw_jail_origin raw_jail_classify(const siginfo_t *si, const void *uctx, struct raw_jail_sigsys *out)
+{
+    uint16_t cs = 0;
+    if (uctx)
+        cs = (uint16_t)(((const ucontext_t *)uctx)->uc_mcontext.gregs[REG_CSGSFS] & 0xFFFF);
+    struct raw_jail_sigsys s;
+    enum raw_jail_origin o = raw_jail_classify_call(si->si_arch, si->si_syscall,
+                                                    (uint64_t)(uintptr_t)si->si_call_addr, cs, &s);
+    s.data = si->si_errno;
+    if (out)
+        *out = s;
+    return o;
 }
 
 /* Async-signal-safe formatting into a fixed buffer. */
@@ -176,8 +187,12 @@ void raw_jail_print_stats(FILE *out)
         fprintf(out, "jail: not entered (no seccomp allowlist: raw mode alone is no boundary)\n");
         return;
     }
-    fprintf(out, "jail: seccomp filter installed, no new privileges; %u x86_64 system calls allowed, "
-                 "%u descriptors closed\n", j->syscalls_allowed, j->fds_closed);
+    fprintf(out, "jail: seccomp filter installed, no new privileges; %u x86_64 system calls allowed; ",
+            j->syscalls_allowed);
+    if (j->fds_kept_open)
+        fprintf(out, "descriptors NOT closed (keep_open_fds)\n");
+    else
+        fprintf(out, "%u descriptors closed\n", j->fds_closed);
     if (j->cpuid_faulting)
         fprintf(out, "jail: CPUID faulting on: guest CPUID traps and sees ringfold's CPU model\n");
     else

@@ -535,6 +535,28 @@ static void child_allowed(void)
     _exit(bad ? 1 : 0);
 }
 
+static void child_keep_open(void)
+{
+    int fd = open("/dev/null", O_RDONLY);
+    struct raw_jail_config cfg = { .keep_open_fds = true, .install_sigsys_handler = true };
+    struct rf_err err = { { 0 } };
+    if (raw_jail_enter(&cfg, &err) < 0)
+        _exit(102);
+    struct raw_jail_stats s;
+    raw_jail_get_stats(&s);
+    raw_jail_print_stats(stdout);
+    fflush(stdout);
+    _exit(fcntl(fd, F_GETFD) >= 0 && s.fds_kept_open && s.fds_closed == 0 ? 0 : 1);
+}
+
+Test(raw_jail, keep_open_fds_closes_nothing)
+{
+    struct jt_result r;
+    jt_run(child_keep_open, &r);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x, out: %s", r.status, r.out);
+    cr_assert(strstr(r.out, "descriptors NOT closed"), "out: %s", r.out);
+}
+
 Test(raw_jail, allowed_calls_work)
 {
     struct jt_result r;
@@ -591,6 +613,13 @@ Test(raw_jail, classify_by_address_and_segment)
     struct raw_jail_sigsys s;
     cr_assert_eq(raw_jail_classify(&si, &uc, &s), RAW_JAIL_MONITOR);
     cr_assert_eq(s.nr, 4);
+    /* The same from saved values: sysenter on Intel reports a vDSO IP above 4 GiB with CS 0x23. */
+    cr_assert_eq(raw_jail_classify_call(AUDIT_ARCH_I386, 4, 0x7fff00001000ull, JT_HOST_CS32, NULL),
+                 RAW_JAIL_GUEST_SYSENTER);
+    cr_assert_eq(raw_jail_classify_call(AUDIT_ARCH_I386, 4, 0x7fff00001000ull, JT_HOST_CS64, NULL),
+                 RAW_JAIL_GUEST_ESCAPE);
+    cr_assert_eq(raw_jail_classify_call(AUDIT_ARCH_X86_64, 2, 0x1000, 0, NULL), RAW_JAIL_GUEST_ESCAPE);
+    cr_assert_eq(raw_jail_classify_call(AUDIT_ARCH_I386, 4, 0x1000, JT_LDT_CS, NULL), RAW_JAIL_GUEST_I386);
     cr_assert_str_eq(raw_jail_syscall_name(257), "openat");
     cr_assert_str_eq(raw_jail_syscall_name(100000), "?");
 }
