@@ -175,10 +175,24 @@ void kvm_probe_decide(const struct kvm_host_profile *p, struct kvm_decision *d)
         return;
     }
     if (p->dev_open_errno) {
-        snprintf(d->reason, sizeof d->reason, "/dev/kvm: cannot open: %s%s",
-                 strerror(p->dev_open_errno),
-                 p->dev_open_errno == EACCES || p->dev_open_errno == EPERM
-                     ? " (no permission: add this user to the group that owns /dev/kvm)" : "");
+        int n = snprintf(d->reason, sizeof d->reason, "/dev/kvm: cannot open: %s",
+                         strerror(p->dev_open_errno));
+        if (n > 0 && (p->dev_open_errno == EACCES || p->dev_open_errno == EPERM)) {
+            /* The usual fix: the group that owns /dev/kvm (udev makes it root:kvm 0660). */
+            const char *group = strchr(p->dev_owner, ':');
+            if (group && (p->dev_mode & 060) == 060)
+                snprintf(d->reason + n, sizeof d->reason - (size_t)n,
+                         " (no permission: add this user to group %s)", group + 1);
+            else
+                snprintf(d->reason + n, sizeof d->reason - (size_t)n,
+                         " (no permission: /dev/kvm is %s mode %04o)",
+                         p->dev_owner[0] ? p->dev_owner : "?", p->dev_mode);
+        }
+        return;
+    }
+    if (p->api_version < 0) {
+        snprintf(d->reason, sizeof d->reason,
+                 "/dev/kvm: KVM_GET_API_VERSION failed (not a KVM device?)");
         return;
     }
     if (p->api_version != 12) {

@@ -76,7 +76,8 @@ static void report_text(const struct kvm_host_profile *p, const struct kvm_decis
                    strerror(p->dev_open_errno));
         else
             printf("  open read/write     yes, for uid %u\n", (unsigned)getuid());
-        printf("  API version         %d (ringfold needs 12)\n", p->api_version);
+        if (!p->dev_open_errno)
+            printf("  API version         %d (ringfold needs 12)\n", p->api_version);
         if (p->api_version == 12)
             printf("  extensions          USER_MEMORY %s, EXT_CPUID %s, IMMEDIATE_EXIT %s, "
                    "IRQCHIP %s, SET_TSS_ADDR %s, NR_MEMSLOTS %d\n", yesno(p->cap_user_memory),

@@ -146,7 +146,31 @@ Test(kvm_decide, no_permission)
     cr_assert_not(d.can_run_unpaged);
     assert_reason_has(d, "/dev/kvm: cannot open");
     assert_reason_has(d, strerror(EACCES));
-    assert_reason_has(d, "no permission");
+    assert_reason_has(d, "no permission: add this user to group kvm");
+}
+
+Test(kvm_decide, no_permission_on_a_root_only_node_names_its_mode)
+{
+    struct kvm_host_profile p;
+    profile_load("no_permission.txt", &p);
+    p.dev_mode = 0600;
+    snprintf(p.dev_owner, sizeof p.dev_owner, "root:root");
+    struct kvm_decision d;
+    kvm_probe_decide(&p, &d);
+    cr_assert_not(d.hw_virt);
+    assert_reason_has(d, "root:root mode 0600");
+}
+
+Test(kvm_decide, api_version_ioctl_failing)
+{
+    struct kvm_host_profile p;
+    profile_load("api_mismatch.txt", &p);
+    p.api_version = -1;
+    struct kvm_decision d;
+    kvm_probe_decide(&p, &d);
+    cr_assert_not(d.hw_virt);
+    cr_assert_not(d.can_run_unpaged);
+    assert_reason_has(d, "KVM_GET_API_VERSION failed");
 }
 
 Test(kvm_decide, api_mismatch)
