@@ -517,3 +517,153 @@ Test(shadow, stats_print)
     cr_assert(strstr(buf, "shadow: 1 faults: 1 mapped"), "%s", buf);
     cr_assert(strstr(buf, "1 pages mapped now"), "%s", buf);
 }
+
+/* ---- randomized consistency check against an independent reading of the guest tables ---- */
+
+/* Guest rights of a linear address under 2-level paging with PSE, read directly from guest
+ * RAM (no A/D side effects): false when not present. */
+struct ref_xlate { bool user, writable, dirty; uint64_t pa; };
+static bool ref_walk(uint32_t lin, struct ref_xlate *r)
+{
+    uint32_t pde = pr32(PD + (lin >> 22) * 4);
+    if (!(pde & P))
+        return false;
+    if (pde & PS) {
+        *r = (struct ref_xlate){ pde & U, pde & W, pde & D, (pde & 0xffc00000u) | (lin & 0x3ff000u) };
+        return true;
+    }
+    uint32_t pte = pr32((pde & 0xfffff000u) + ((lin >> 12) & 0x3ff) * 4);
+    if (!(pte & P))
+        return false;
+    *r = (struct ref_xlate){ pde & pte & U, pde & pte & W, pte & D, pte & 0xfffff000u };
+    return true;
+}
+
+static uint32_t rng_state = 12345;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return (rng_state >> 8) % n;
+}
+
+/* Region under test: linear 4..20 MiB through PD entries 1..4 (page tables at PT + k*4 KiB). */
+#define RLO 0x400000u
+#define RHI 0x1800000u    /* PD entry 5 (20..24 MiB) is one 4 MiB page */
+
+/* PTE number i of a table: a third of them map hot frames so that neighbours are contiguous. */
+static uint32_t random_pte(uint32_t i)
+{
+    /* Frames across RAM, the VGA hole and past the end of RAM (16 MiB). */
+    uint32_t frame = rnd(5) == 0 ? 0xa0000u + rnd(32) * 4096u : (0x100000u + rnd(0x1000) * 4096u);
+    if (rnd(8) == 0)
+        frame = 0x01000000u + rnd(256) * 4096u;
+    if (rnd(2) == 0)
+        frame = 0x300000u + (i % 16) * 4096u;  /* hot frames: aliases, contiguous runs */
+    return frame | (rnd(6) ? P : 0) | (rnd(3) ? W : 0) | (rnd(4) ? U : 0) | (rnd(2) ? A : 0) | (rnd(2) ? D : 0);
+}
+
+static bool frame_monitored[0x1000];    /* frames of the first 16 MiB */
+
+static void check_invariants(void)
+{
+    struct shadow_stats st = stats();
+    uint64_t live = 0, runs = 0;
+    uint64_t prev_pa = 0;
+    int prev_prot = -1;
+    for (uint32_t lin = RLO; lin < RHI; lin += 4096) {
+        uint64_t pa;
+        int prot = shadow_query(sh, lin, &pa);
+        if (prot < 0) {
+            prev_prot = -1;
+            continue;
+        }
+        live++;
+        if (!(prev_prot == prot && pa == prev_pa + 4096))
+            runs++;
+        prev_prot = prot;
+        prev_pa = pa;
+        struct ref_xlate r;
+        cr_assert(ref_walk(lin, &r), "%#x mapped but not present in the guest tables", lin);
+        cr_assert(r.user, "%#x: supervisor page in the user view", lin);
+        cr_assert_eq(r.pa, pa, "%#x: frame %#llx, guest says %#llx", lin, (unsigned long long)pa,
+                     (unsigned long long)r.pa);
+        cr_assert(guest_mem_is_ram(&vm.mem, pa, 4096), "%#x: frame %#llx is not RAM", lin, (unsigned long long)pa);
+        cr_assert(prot & PROT_READ);
+        if (prot & PROT_WRITE) {
+            cr_assert(r.writable && r.dirty, "%#x: writable mapping of a read-only or clean page", lin);
+            cr_assert(!frame_monitored[pa >> 12], "%#x: writable mapping of a monitored frame", lin);
+        }
+    }
+    cr_assert_eq(live, st.live);
+    cr_assert_eq(runs, st.runs);
+    cr_assert_leq(vmas_in(0, 1ull << 32), 2 * st.runs + 1);
+    /* The host agrees with the books on a sample of pages. */
+    for (int i = 0; i < 8; i++) {
+        uint32_t lin = RLO + rnd((RHI - RLO) >> 12) * 4096u;
+        cr_assert_eq(readable(lin), shadow_query(sh, lin, NULL) >= 0, "%#x", lin);
+    }
+}
+
+Test(shadow, random_tables_and_events_keep_the_books_and_host_consistent)
+{
+    for (uint32_t k = 0; k < 4; k++) {
+        pw32(PD + (1 + k) * 4, (PT + k * 4096) | P | W | U);
+        for (uint32_t i = 0; i < 1024; i++)
+            pw32(PT + k * 4096 + i * 4, random_pte(i));
+    }
+    pw32(PD + 5 * 4, 0x00800000u | P | W | U | PS);
+    paging32(CR4_PSE, 0);
+    shadow_set_vma_budget(sh, 41);
+    shadow_set_write_hook(sh, write_hook, &hook_calls);
+    for (int op = 0; op < 4000; op++) {
+        /* Half the accesses go to a hot set of 32 pages, so pages get upgraded and evicted. */
+        uint32_t lin = rnd(2) ? RLO + rnd((RHI - RLO) >> 12) * 4096u + rnd(4096)
+                              : RLO + 0x3fd000u + rnd(32) * 4096u + rnd(4096);
+        uint32_t c = rnd(100);
+        if (c < 75) {
+            unsigned access = SH_USER | (rnd(2) ? SH_WRITE : rnd(2) ? SH_EXEC : SH_READ);
+            uint32_t gerr = 0;
+            enum shadow_result res = shadow_fault(sh, lin, access, &gerr);
+            struct ref_xlate r;
+            bool present = ref_walk(lin, &r);
+            if (res == SHADOW_GUEST_PF) {
+                cr_assert(!present || !r.user || ((access & SH_WRITE) && !r.writable), "%#x", lin);
+                cr_assert_eq(gerr & 1, present ? 1u : 0u);
+            } else if (res == SHADOW_MAPPED) {
+                int prot = shadow_query(sh, lin, NULL);
+                cr_assert(prot >= 0 && (!(access & SH_WRITE) || (prot & PROT_WRITE)), "%#x", lin);
+            } else {
+                cr_assert(!guest_mem_is_ram(&vm.mem, r.pa, 4096) || (access & SH_WRITE), "%#x", lin);
+            }
+        } else if (c < 85) {
+            /* The guest rewrites a PTE and invalidates it, as it must for present entries. */
+            uint32_t k = (lin - RLO) >> 22;
+            if (k == 4) {
+                shadow_invlpg(sh, lin);     /* the 4 MiB page: all its pieces go */
+                continue;
+            }
+            pw32(PT + k * 4096 + ((lin >> 12) & 0x3ff) * 4, random_pte((lin >> 12) & 0x3ff));
+            shadow_invlpg(sh, lin);
+        } else if (c < 87) {
+            shadow_paging_changed(sh, true);
+        } else if (c < 99) {
+            uint32_t frame = 0x300u + rnd(16);
+            frame_monitored[frame] = rnd(2);
+            shadow_monitor_frame(sh, (uint64_t)frame << 12, frame_monitored[frame]);
+        } else {
+            shadow_flush_all(sh);
+        }
+        check_invariants();
+    }
+    check_invariants();
+    struct shadow_stats st = stats();
+    cr_assert_gt(st.mapped, 100u);
+    cr_assert_gt(st.guest_pf, 100u);
+    cr_assert_gt(st.emulate_mmio, 10u);
+    cr_assert_gt(st.emulate_monitored, 1u);
+    cr_assert_gt(st.upgraded, 2u, "a clean page is upgraded once, on its first write");
+    cr_assert_gt(st.evictions, 0u);
+    cr_assert_gt(st.invlpg_unmapped, 10u);
+    cr_assert_eq(st.hook_calls, st.emulate_monitored);
+    cr_assert_null(shadow_error(sh));
+}
