@@ -1,12 +1,316 @@
-/* The raw engine (placeholder until native execution lands, issue 6). */
+/* The raw engine: guest code at CPL 3 runs natively on the host CPU, everything else on emu.
+ *
+ * Phase 1 of issue 6 (docs/raw.md). The guest's state lives in an emu context (the instruction
+ * emulator of core/, include/ringfold/x86_emulate.h). Each turn of raw_run's loop asks whether
+ * that state can run natively (raw_can_native: 32-bit protected mode, CPL 3, no v86, no
+ * single-step or breakpoints, no lazy-FPU trap pending, no interrupt to deliver); if so it
+ * builds the host view (segment registers as LDT shadow descriptors: raw_ldt.c; the FPU image;
+ * EFLAGS with the virtual IF kept aside), enters (raw_native.c / raw_native.S) and dispatches
+ * the exit (raw_exit.c). Otherwise emu runs the guest (x86_emu_run_until) until the state can
+ * go native again, the deadline, HLT or a stop: the guest kernel, real mode and v86 run there.
+ * Interrupts are delivered by emu, between instructions, when the virtual EFLAGS.IF allows.
+ * Guest memory reaches native code through shadow paging (rawmode/shadow*.c): only
+ * guest-user-accessible pages are mapped while guest user code runs (view USER). */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <asm/ldt.h>
 #include "ringfold/engine.h"
+#include "raw_priv.h"
+#include "raw_syscall_trap.h"
+#include "shadow.h"
+
+#define ARCH_GET_CPUID 0x1011
+#define ARCH_SET_CPUID 0x1012
+
+/* EFLAGS bits native code owns: arithmetic flags, DF and AC. IF, IOPL, VM, NT, RF, VIF, VIP, ID
+ * and TF stay virtual (native IF is always 1 at host CPL 3; TF runs on emu). */
+#define RAW_NATIVE_FLAGS (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF | EFL_DF | EFL_AC)
 
 static int raw_probe(struct rf_err *why)
 {
-    return rf_errf(why, -ENOSYS, "the raw engine is not implemented yet (issue 6)");
+#if !defined(__x86_64__)
+    return rf_errf(why, -ENOSYS, "needs an x86-64 host (32-bit guest code runs in compatibility mode)");
+#else
+    /* modify_ldt: write and clear an unused slot. */
+    struct user_desc d = { .entry_number = RAW_LDT_CACHE_BASE + 7, .limit = 0xfffff, .seg_32bit = 1,
+                           .limit_in_pages = 1, .useable = 1 };
+    if (syscall(SYS_modify_ldt, 1, &d, sizeof(d)) != 0)
+        return rf_errf(why, -errno, "modify_ldt refuses 32-bit LDT code segments: %s (kernel built "
+                       "without CONFIG_MODIFY_LDT_SYSCALL?)", strerror(errno));
+    struct user_desc z = { .entry_number = RAW_LDT_CACHE_BASE + 7, .read_exec_only = 1, .seg_not_present = 1 };
+    syscall(SYS_modify_ldt, 1, &z, sizeof(z));
+    int rc = raw_syscall_trap_probe(why);
+    if (rc < 0)
+        return rc;
+    return 0;
+#endif
+}
+
+/* Can the guest state run natively now? (Phase 1: only 32-bit CPL-3 code.) */
+static bool raw_can_native(void *opaque, const struct vcpu_state *s)
+{
+    struct raw *r = opaque;
+    struct vm *vm = r->vm;
+    if (r->native_broken || !(s->cr0 & CR0_PE) || (s->eflags & (EFL_VM | EFL_TF | EFL_RF)))
+        return false;
+    if (SEG_ATTR_DPL(s->seg[S_SS].attr) != 3 || (s->seg[S_CS].sel & 3) != 3 || !(s->seg[S_CS].attr & SEG_ATTR_DB))
+        return false;
+    /* Lazy FPU switching (CR0.TS/EM) wants #NM on the next FPU instruction: emu gives it. */
+    if ((s->cr0 & (CR0_TS | CR0_EM)) || (s->dr[7] & 0xff) || s->halted || s->intr_shadow)
+        return false;
+    if ((vm->nmi_pending && !s->nmi_masked) || (vm->intr_pending && (s->eflags & EFL_IF)))
+        return false;
+    if (shadow_error(r->shadow))
+        return false;
+    return true;
+}
+
+/* Tells the shadow about paging changes the emulated guest kernel made. INVLPG is not visible
+ * through the emu API yet, so after guest-kernel code ran with paging on, every shadow mapping
+ * is dropped (correct, and the main cost of phase 1 on paged guests: see docs/raw.md). */
+static void raw_paging_sync(struct raw *r)
+{
+    const struct vcpu_state *s = x86_emu_peek(r->emu);
+    const uint32_t cr0m = CR0_PG | CR0_WP | CR0_PE, cr4m = CR4_PSE | CR4_PAE | CR4_PGE;
+    bool other = ((s->cr0 ^ r->pg_cr0) & cr0m) || ((s->cr4 ^ r->pg_cr4) & cr4m) ||
+                 ((s->msr.efer ^ r->pg_efer) & EFER_NXE);
+    bool cr3 = s->cr3 != r->pg_cr3;
+    uint64_t k = x86_emu_mode_insns(r->emu, X86_EMU_MODE_KERNEL) + x86_emu_mode_insns(r->emu, X86_EMU_MODE_PM16) +
+                 x86_emu_mode_insns(r->emu, X86_EMU_MODE_REAL) + x86_emu_mode_insns(r->emu, X86_EMU_MODE_V86);
+    bool kernel_ran = k != r->kernel_insns_seen;
+    r->kernel_insns_seen = k;
+    r->pg_cr0 = s->cr0;
+    r->pg_cr3 = s->cr3;
+    r->pg_cr4 = s->cr4;
+    r->pg_efer = s->msr.efer;
+    if (other) {
+        shadow_paging_changed(r->shadow, false);
+    } else if (kernel_ran && (s->cr0 & CR0_PG)) {
+        shadow_flush_all(r->shadow);
+        r->stats.shadow_flushes_kernel++;
+    } else if (cr3) {
+        shadow_paging_changed(r->shadow, true);
+    }
+}
+
+static int raw_create(struct vm *vm, void **priv, struct rf_err *err)
+{
+    struct raw *r = calloc(1, sizeof(*r));
+    if (!r)
+        return rf_errf(err, -ENOMEM, "engine raw: out of memory");
+    r->vm = vm;
+    int rc = raw_native_init(err);
+    if (rc < 0)
+        goto fail;
+    r->emu = x86_emu_create(vm, err);
+    if (!r->emu) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    rc = shadow_create(vm, r->emu, &r->shadow, err);
+    if (rc < 0)
+        goto fail;
+    r->frame = raw_frame_create();
+    if (!r->frame) {
+        rc = rf_errf(err, -ENOMEM, "engine raw: out of memory for the native frame");
+        goto fail;
+    }
+    rc = raw_timer_create(r, err);
+    if (rc < 0)
+        goto fail;
+    /* CPUID faulting (Intel "CPUID faulting", exposed as ARCH_SET_CPUID) makes native CPUID trap
+     * so the guest sees ringfold's CPUID; without it guest user code sees the host's. */
+    r->cpuid_faulting = syscall(SYS_arch_prctl, ARCH_GET_CPUID, 0) >= 0 &&
+                        syscall(SYS_arch_prctl, ARCH_SET_CPUID, 1) == 0;
+    *priv = r;
+    return 0;
+fail:
+    if (r->shadow)
+        shadow_destroy(r->shadow);
+    x86_emu_destroy(r->emu);
+    raw_frame_destroy(r->frame);
+    free(r);
+    return rc;
+}
+
+static void raw_destroy(void *priv)
+{
+    struct raw *r = priv;
+    raw_timer_destroy(r);
+    shadow_destroy(r->shadow);
+    x86_emu_destroy(r->emu);
+    raw_frame_destroy(r->frame);
+    free(r);
+}
+
+static void raw_get_state(void *priv, struct vcpu_state *st)
+{
+    x86_emu_get_state(((struct raw *)priv)->emu, st);
+}
+
+static void raw_set_state(void *priv, const struct vcpu_state *st)
+{
+    struct raw *r = priv;
+    x86_emu_set_state(r->emu, st);
+    r->pg_cr0 = st->cr0;
+    r->pg_cr3 = st->cr3;
+    r->pg_cr4 = st->cr4;
+    r->pg_efer = st->msr.efer;
+    shadow_paging_changed(r->shadow, false);
+}
+
+/* One native run: state out of emu into the frame, enter, state back, dispatch the exit. */
+static void raw_native_once(struct raw *r)
+{
+    struct vcpu_state *st = &r->st;
+    struct raw_frame *f = r->frame;
+    struct vm *vm = r->vm;
+    x86_emu_get_state(r->emu, st);
+    shadow_sync_a20(r->shadow);
+    int sel[SEG_COUNT];
+    for (int k = 0; k < SEG_COUNT; k++) {
+        sel[k] = raw_ldt_load(&r->ldt, k, &st->seg[k]);
+        if (sel[k] < 0) {
+            /* Not expressible natively: let emu take one instruction and ask again. */
+            r->stats.ldt_refused++;
+            raw_exit_act(r, RAW_ACT_EMULATE);
+            return;
+        }
+    }
+    f->es = (uint16_t)sel[S_ES];
+    f->cs = (uint16_t)sel[S_CS];
+    f->ss = (uint16_t)sel[S_SS];
+    f->ds = (uint16_t)sel[S_DS];
+    f->fs = (uint16_t)sel[S_FS];
+    f->gs = (uint16_t)sel[S_GS];
+    memcpy(f->gpr, st->gpr, sizeof(f->gpr));
+    f->eip = st->eip;
+    uint32_t nat = RAW_NATIVE_FLAGS & ~((st->cr0 & CR0_AM) ? 0u : EFL_AC);
+    f->eflags = (st->eflags & nat) | EFL_IF | EFL_FIXED1;
+    raw_fpu_to_frame(f, &st->fpu);
+    if (!r->stats.entries) {
+        struct rf_err err = { { 0 } };
+        if (raw_syscall_trap_install(&err) < 0) {
+            r->native_broken = true;
+            vm_request_stop(vm, VM_STOP_ERROR, 0, "%s", err.msg);
+            return;
+        }
+    }
+    r->stats.entries++;
+    if (!r->cpuid_faulting)
+        r->stats.cpuid_native++;
+    uint64_t t0 = vclock_host_ns();
+    int reason = raw_native_run(f);
+    uint64_t dt = vclock_host_ns() - t0;
+    r->stats.native_ns += dt;
+    if (vm->clock.deterministic)
+        vm->clock.icount += dt / VCLOCK_DET_NS_PER_INSN;    /* guest time moves while native */
+
+    memcpy(st->gpr, f->gpr, sizeof(st->gpr));
+    st->eip = f->eip;
+    st->eflags = (st->eflags & ~RAW_NATIVE_FLAGS) | (f->eflags & RAW_NATIVE_FLAGS);
+    const uint16_t host[SEG_COUNT] = { [S_ES] = f->es, [S_CS] = f->cs, [S_SS] = f->ss,
+                                       [S_DS] = f->ds, [S_FS] = f->fs, [S_GS] = f->gs };
+    int bad = -1;
+    for (int k = 0; k < SEG_COUNT; k++) {
+        if (host[k] == sel[k])
+            continue;
+        uint64_t fix = r->ldt.fixups;
+        if (raw_ldt_to_guest(&r->ldt, r->emu, vm, k, host[k], &st->seg[k]) < 0)
+            bad = k;
+        if (r->ldt.fixups != fix)
+            r->stats.exits[RAW_X_SEG_FIXUP]++;
+    }
+    raw_fpu_from_frame(f, &st->fpu);
+    x86_emu_set_regs(r->emu, st);
+    if (bad >= 0) {
+        /* The guest loaded a selector of its GDT that it could not have loaded; the host loaded
+         * its own entry of that number instead. Approximation: #GP(selector) now. */
+        r->stats.exits[RAW_X_SEG_BAD]++;
+        x86_emu_exception(r->emu, 13, host[bad] & 0xfffcu, 0);
+        return;
+    }
+    uint32_t eip = st->eip;
+    enum raw_action a = raw_exit_classify(r, st, reason);
+    if (st->eip != eip)
+        x86_emu_set_regs(r->emu, st);   /* backed up over a trap-style instruction */
+    raw_exit_act(r, a);
+}
+
+static enum engine_exit raw_run(void *priv, uint64_t deadline)
+{
+    struct raw *r = priv;
+    struct vm *vm = r->vm;
+    uint64_t t0 = vclock_host_ns();
+    enum engine_exit ex;
+    bool armed = false;
+    if (r->cpuid_faulting)
+        syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0);
+    for (;;) {
+        if (vm->stop) {
+            ex = ENGINE_EXIT_STOP;
+            break;
+        }
+        if (vclock_ns(&vm->clock) >= deadline) {
+            ex = ENGINE_EXIT_BUDGET;
+            break;
+        }
+        if (raw_can_native(r, x86_emu_peek(r->emu))) {
+            if (!armed) {
+                raw_timer_arm(r, deadline);
+                armed = true;
+            }
+            raw_native_once(r);
+            continue;
+        }
+        uint64_t e0 = vclock_host_ns();
+        enum x86_emu_status st = x86_emu_run_until(r->emu, deadline, raw_can_native, r);
+        r->stats.emu_ns += vclock_host_ns() - e0;
+        raw_paging_sync(r);
+        if (st == X86_EMU_NATIVE)
+            continue;
+        if (st == X86_EMU_HALT) {
+            const struct vcpu_state *s = x86_emu_peek(r->emu);
+            if (!(s->eflags & EFL_IF) && !vm->nmi_pending)
+                vm_request_stop(vm, VM_STOP_HUNG, 0, "hung: HLT with interrupts disabled at %04x:%08" PRIx32,
+                                s->seg[S_CS].sel, s->eip);
+            ex = ENGINE_EXIT_HALT;
+            break;
+        }
+        ex = st == X86_EMU_STOP ? ENGINE_EXIT_STOP : ENGINE_EXIT_BUDGET;
+        break;
+    }
+    if (r->cpuid_faulting)
+        syscall(SYS_arch_prctl, ARCH_SET_CPUID, 1);     /* the monitor's own CPUID must not trap */
+    if (armed) {
+        struct itimerspec off;
+        memset(&off, 0, sizeof(off));
+        timer_settime(r->timer, 0, &off, NULL);
+        r->timer_deadline = UINT64_MAX;
+    }
+    r->stats.run_ns += vclock_host_ns() - t0;
+    return ex;
+}
+
+static void raw_stats_cb(void *priv, FILE *out)
+{
+    raw_print_stats(priv, out);
 }
 
 const struct engine_ops raw_engine_ops = {
-    .name = "raw", .summary = "native execution in ring-compressed mode (planned)", .probe = raw_probe,
+    .name = "raw",
+    .summary = "native execution of guest user code (CPL 3) in compat mode; guest kernel code on emu "
+               "until phase 2",
+    .probe = raw_probe,
+    .create = raw_create,
+    .run = raw_run,
+    .get_state = raw_get_state,
+    .set_state = raw_set_state,
+    .print_stats = raw_stats_cb,
+    .destroy = raw_destroy,
 };

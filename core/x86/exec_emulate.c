@@ -310,3 +310,31 @@ enum x86_emu_status x86_emu_run_until(struct x86_emu *e, uint64_t deadline_ns, x
     e->cpu->stats.insns += e->cpu->vm->clock.icount - before;
     return st;
 }
+
+enum x86_emu_status x86_emu_exception(struct x86_emu *e, int vector, uint32_t err, uint32_t cr2)
+{
+    struct x86_cpu *cpu = e->cpu;
+    if (setjmp(cpu->fault_jmp)) {
+        /* Delivery faulted: x86_handle_fault escalates (#DF, triple fault). */
+        exec_retire_fault(cpu);
+        x86_handle_fault(cpu);
+        exec_refresh(cpu);
+        return cpu->vm->stop ? X86_EMU_STOP : X86_EMU_EXCEPTION;
+    }
+    cpu->s.halted = 0;
+    cpu->insn_eip = cpu->s.eip;
+    flags_materialize(cpu);
+    if (vector == X86_PF)
+        cpu->s.cr2 = cr2;
+    cpu->exc_vector = vector & 0x1f;
+    cpu->exc_err = err;
+    cpu->stats.exceptions[vector & 0x1f]++;
+    x86_handle_fault(cpu);
+    exec_refresh(cpu);
+    return cpu->vm->stop ? X86_EMU_STOP : X86_EMU_EXCEPTION;
+}
+
+void x86_emu_print_stats(struct x86_emu *e, FILE *out, double seconds)
+{
+    exec_print_stats(e->cpu, out, seconds);
+}

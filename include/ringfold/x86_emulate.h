@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "cpu_state.h"
 #include "err.h"
 
@@ -117,5 +118,14 @@ void x86_emu_refetch(struct x86_emu *e);
 enum x86_emu_mode { X86_EMU_MODE_REAL, X86_EMU_MODE_V86, X86_EMU_MODE_PM16, X86_EMU_MODE_KERNEL,
                     X86_EMU_MODE_USER, X86_EMU_MODE_COUNT };
 uint64_t x86_emu_mode_insns(const struct x86_emu *e, enum x86_emu_mode m);
+
+/* Delivers exception `vector` (error code err, 0xFFFFFFFF for none; CR2 = cr2 for #PF) as if the
+ * instruction at the current EIP had raised it, escalating like the interpreter does. Used for
+ * faults found outside the interpreter (a #PF the guest's tables give to native code).
+ * X86_EMU_EXCEPTION, or X86_EMU_STOP when it ended in a triple fault. */
+enum x86_emu_status x86_emu_exception(struct x86_emu *e, int vector, uint32_t err, uint32_t cr2);
+
+/* The interpreter's --stats lines for this context (seconds: the time it ran, for MIPS). */
+void x86_emu_print_stats(struct x86_emu *e, FILE *out, double seconds);
 
 #endif

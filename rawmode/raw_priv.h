@@ -1,0 +1,93 @@
+/* The raw engine's private state, shared by raw_engine.c, raw_exit.c, raw_timer.c, raw_stats.c. */
+#ifndef RINGFOLD_RAW_PRIV_H
+#define RINGFOLD_RAW_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+#include "ringfold/vm.h"
+#include "ringfold/x86_emulate.h"
+#include "raw_ldt.h"
+#include "raw_native.h"
+
+struct shadow;
+
+/* Exits from native code, by cause (the --stats lines). */
+enum raw_exit_kind {
+    RAW_X_GP_PRIV,      /* #GP from a privileged/sensitive instruction (cli, hlt, mov crN, lgdt...) */
+    RAW_X_GP_IO,        /* #GP from in/out/ins/outs (IOPL/bitmap) */
+    RAW_X_INT_N,        /* #GP with err = n*8+2: int n through a DPL-0 host gate */
+    RAW_X_PF_MAPPED,    /* #PF the shadow answered with a new host mapping */
+    RAW_X_PF_GUEST,     /* #PF reflected to the guest (its own tables forbid the access) */
+    RAW_X_PF_EMULATE,   /* #PF on MMIO / low page / monitored frame: instruction emulated */
+    RAW_X_SYSCALL,      /* SIGSYS from the i386 syscall trap: int 0x80 / sysenter / syscall */
+    RAW_X_TIMER,        /* the host timer (deadline) */
+    RAW_X_UD,           /* #UD (SIGILL) */
+    RAW_X_DE,           /* #DE (SIGFPE) */
+    RAW_X_FPU,          /* #MF / #XM (SIGFPE) */
+    RAW_X_BP,           /* int3 (SIGTRAP) */
+    RAW_X_DB,           /* #DB: icebp */
+    RAW_X_OTHER,        /* #NP #SS #AC #OF #BR ... */
+    RAW_X_ENTRY,        /* IRETQ refused the guest state (nothing ran) */
+    RAW_X_SEG_FIXUP,    /* a host GDT selector loaded natively, re-resolved against the guest GDT */
+    RAW_X_SEG_BAD,      /* ... that the guest could not have loaded: #GP delivered */
+    RAW_X_COUNT
+};
+
+/* What the engine does about an exit. */
+enum raw_action {
+    RAW_ACT_RESUME,     /* nothing: go on (native again if the state allows) */
+    RAW_ACT_EMULATE,    /* run the instruction at EIP on emu (fresh decode) */
+    RAW_ACT_GUEST_PF,   /* deliver #PF(pf_err) with CR2 = pf_addr */
+    RAW_ACT_STOP,       /* the monitor cannot go on: vm_request_stop was called */
+};
+
+struct raw {
+    struct vm *vm;
+    struct x86_emu *emu;        /* the guest's master state lives here between native runs */
+    struct shadow *shadow;
+    struct raw_frame *frame;
+    struct raw_ldt ldt;
+    struct vcpu_state st;       /* scratch copy while entering/leaving native */
+
+    timer_t timer;
+    bool timer_ok;
+    uint64_t timer_deadline;    /* the virtual deadline the host timer is armed for */
+
+    bool cpuid_faulting;        /* arch_prctl(ARCH_SET_CPUID) works on this host */
+    bool native_broken;         /* something failed that makes native entry unsafe */
+
+    /* Paging control the shadow was last told about. */
+    uint32_t pg_cr0, pg_cr3, pg_cr4;
+    uint64_t pg_efer;
+    uint64_t kernel_insns_seen;
+
+    /* The last #PF reflected to the guest. */
+    uint32_t pf_err, pf_addr;
+
+    struct {
+        uint64_t exits[RAW_X_COUNT];
+        uint64_t entries;
+        uint64_t emulated;          /* instructions emulated on emu after a trap */
+        uint64_t ldt_refused;       /* states raw_ldt_load could not express: one step on emu */
+        uint64_t cpuid_native;      /* native runs where guest CPUID showed the host's (no faulting) */
+        uint64_t shadow_flushes_kernel; /* full shadow flushes after guest-kernel code ran (INVLPG) */
+        uint64_t run_ns, native_ns, emu_ns;
+    } stats;
+};
+
+/* raw_exit.c: after a native run, st holds the guest state (host selectors already mapped back);
+ * adjusts EIP where the trap reports the next instruction, and decides. */
+enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reason);
+void raw_exit_act(struct raw *r, enum raw_action a);
+
+/* raw_timer.c */
+int raw_timer_create(struct raw *r, struct rf_err *err);
+void raw_timer_arm(struct raw *r, uint64_t deadline_ns);
+void raw_timer_destroy(struct raw *r);
+
+/* raw_stats.c */
+void raw_print_stats(struct raw *r, FILE *out);
+
+#endif
