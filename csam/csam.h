@@ -82,6 +82,8 @@ enum csam_verdict {
 };
 enum csam_verdict csam_verdict_at(const struct csam *c, uint64_t pa);
 bool csam_frame_scanned(const struct csam *c, uint64_t pa_frame);
+/* Scanned and found unsafe: guest kernel code in it runs on emu until the frame is written. */
+bool csam_frame_unsafe(const struct csam *c, uint64_t pa_frame);
 /* True for every frame CSAM wants write-monitored (scanned, or holding the tail of a scanned
  * instruction that crosses a page boundary). */
 bool csam_frame_monitored(const struct csam *c, uint64_t pa_frame);
@@ -109,7 +111,7 @@ struct csam_stats {
     uint64_t pages_scanned, pages_unsafe, insns_decoded, insns_swept;
     uint64_t sites[CSAM_KIND_COUNT];
     uint64_t ind_jmp, ind_call, ret, path_unmapped, path_undecodable, budget_exhausted;
-    uint64_t sweep_consistent, sweep_inconsistent, overlaps;
+    uint64_t sweep_consistent, sweep_inconsistent, overlaps, prefix_skips, unsweeps, guesses_confirmed;
     uint64_t patches_applied, patches_removed, frames_invalidated;
 };
 void csam_get_stats(const struct csam *c, struct csam_stats *out);

@@ -85,6 +85,12 @@ static int classify_kind(const ZydisDecodedInstruction *z, bool cpuid_sensitive)
         /* IOPL-sensitive: #GP(0) when CPL > IOPL, and the host runs us with IOPL 0 (SDM Vol. 2A,
          * CLI/STI; Linux leaves CR4.PVI clear, so no virtual-interrupt variant applies). */
         return CSAM_TRAPPING;
+    case ZYDIS_MNEMONIC_LGDT: case ZYDIS_MNEMONIC_LIDT: case ZYDIS_MNEMONIC_LLDT:
+    case ZYDIS_MNEMONIC_LTR: case ZYDIS_MNEMONIC_LMSW: case ZYDIS_MNEMONIC_INVLPG:
+    case ZYDIS_MNEMONIC_CLTS: case ZYDIS_MNEMONIC_HLT: case ZYDIS_MNEMONIC_RDMSR:
+    case ZYDIS_MNEMONIC_WRMSR: case ZYDIS_MNEMONIC_WBINVD: case ZYDIS_MNEMONIC_INVD:
+        /* Named, not left to ZYDIS_ATTRIB_IS_PRIVILEGED: Zydis 4.0 does not set it on lgdt. */
+        return CSAM_TRAPPING;
     default:
         break;
     }

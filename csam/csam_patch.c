@@ -130,14 +130,6 @@ void csam_frame_written(struct csam *c, uint64_t pa_frame)
         frame_drop(c, w);
     }
     /* The next frame keeps its own scan; only the tail bytes of ours stop being "covered". */
-    if (f->spill_to != CSAM_NO_FRAME && f->spill_to != pa_frame) {
-        struct csam_frame *b = csam_frame_find(c, f->spill_to);
-        if (b && b->scanned) {
-            for (unsigned i = 0; i < b->head_cover; i++)
-                if (!csam_bit(b->start, i))
-                    b->cover[i >> 3] &= (uint8_t)~(1u << (i & 7));
-            b->head_cover = 0;
-        }
-    }
+    csam_frame_clear_spill(c, f);
     frame_drop(c, f);
 }

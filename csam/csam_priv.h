@@ -23,6 +23,8 @@ struct csam_frame {
     uint64_t spill_to;             /* frame of the next linear page, or CSAM_NO_FRAME */
     uint8_t start[CSAM_PAGE / 8];  /* an instruction starts here */
     uint8_t cover[CSAM_PAGE / 8];  /* byte belongs to a decoded instruction (or a spilled tail) */
+    uint8_t guess[CSAM_PAGE / 8];  /* ... to one only the linear sweep decoded (a guess) */
+    bool spill_guess;              /* the spilling instruction is a sweep guess */
     struct csam_site *sites;       /* sorted by pa */
     unsigned nsites, cap, npatched;
 };
@@ -33,6 +35,9 @@ struct csam {
     ZydisDecoder dec;
     struct csam_frame *hash[1u << CSAM_HASH_BITS];
     unsigned nframes;
+    uint64_t sites_added;          /* ever: csam_scan returns its growth */
+    struct csam_frame **sweepq;    /* frames to sweep before csam_scan returns */
+    unsigned nsweepq, sweepq_cap;
     struct csam_stats st;
 };
 
@@ -94,9 +99,21 @@ enum csam_fetch csam_decode_in(struct csam *c, const struct csam_guest *g, uint6
 /* Marks an instruction of length len at frame f offset off: start, cover, spill into the next
  * page's frame (pa2, or CSAM_NO_FRAME when it fits). Returns false on out of memory. */
 bool csam_mark_insn(struct csam *c, struct csam_frame *f, unsigned off, unsigned len,
-                    uint64_t pa2);
+                    uint64_t pa2, bool guess);
+/* Queues f for the sweep at the end of the current csam_scan; false when out of memory. */
+bool csam_queue_sweep(struct csam *c, struct csam_frame *f);
+/* Before a real instruction at [off, off+len) (spilling into pa2) is checked and marked: the
+ * sweep's guesses in its way are withdrawn (csam_frame_unsweep), and the frames re-queued. */
+void csam_withdraw_guesses(struct csam *c, struct csam_frame *f, unsigned off, unsigned len,
+                           uint64_t pa2);
+/* Clears the cover bits our spilled tail set in the next frame and forgets the spill. */
+void csam_frame_clear_spill(struct csam *c, struct csam_frame *f);
+/* Drops everything the sweep guessed in f (its sites, their patches, its start/cover bits):
+ * control flow has just shown a real instruction where the sweep had guessed otherwise. */
+void csam_frame_unsweep(struct csam *c, struct csam_frame *f);
 /* True when [off, off+len) of f (clipped to the page) and the spilled part in pa2 touch no byte
- * of an instruction already known: the new instruction does not overlap known code. */
+ * of an instruction already known (in pa2: known other than by a sweep guess, which
+ * csam_withdraw_guesses removes): the new instruction does not overlap known code. */
 bool csam_insn_fits(const struct csam *c, const struct csam_frame *f, unsigned off, unsigned len,
                     uint64_t pa2);
 /* Adds the site for a classified instruction; false when out of memory. */

@@ -14,6 +14,7 @@
  * csam_mark_insn / csam_record_site (bookkeeping), csam_sweep_frame (csam_sweep.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <ringfold/memory.h>
 #include "csam_priv.h"
 
 enum csam_fetch csam_decode_in(struct csam *c, const struct csam_guest *g, uint64_t pa_frame,
@@ -52,23 +53,28 @@ bool csam_insn_fits(const struct csam *c, const struct csam_frame *f, unsigned o
         const struct csam_frame *b = csam_frame_find(c, pa2);
         if (b && b->pa != f->pa)
             for (unsigned i = 0; i < off + len - CSAM_PAGE; i++)
-                if (csam_bit(b->cover, i))
+                if (csam_bit(b->cover, i) && !csam_bit(b->guess, i))
                     return false;
     }
     return true;
 }
 
-bool csam_mark_insn(struct csam *c, struct csam_frame *f, unsigned off, unsigned len, uint64_t pa2)
+bool csam_mark_insn(struct csam *c, struct csam_frame *f, unsigned off, unsigned len, uint64_t pa2,
+                    bool guess)
 {
     unsigned end = off + len > CSAM_PAGE ? CSAM_PAGE : off + len;
     csam_bit_set(f->start, off);
-    for (unsigned i = off; i < end; i++)
+    for (unsigned i = off; i < end; i++) {
         csam_bit_set(f->cover, i);
+        if (guess)
+            csam_bit_set(f->guess, i);
+    }
     if (pa2 == CSAM_NO_FRAME || off + len <= CSAM_PAGE)
         return true;
     unsigned spill = off + len - CSAM_PAGE;
     f->spill_to = pa2;
     f->spill_len = (uint8_t)spill;
+    f->spill_guess = guess;
     /* The next frame must be monitored too: a write to the tail changes this instruction. */
     struct csam_frame *b = csam_frame_get(c, pa2, f->linear + CSAM_PAGE);
     if (!b)
@@ -79,6 +85,89 @@ bool csam_mark_insn(struct csam *c, struct csam_frame *f, unsigned off, unsigned
         csam_bit_set(b->cover, i);
     b->head_cover = (uint8_t)spill;
     return true;
+}
+
+void csam_frame_clear_spill(struct csam *c, struct csam_frame *f)
+{
+    if (f->spill_to == CSAM_NO_FRAME)
+        return;
+    struct csam_frame *b = f->spill_to != f->pa ? csam_frame_find(c, f->spill_to) : NULL;
+    if (b) {
+        for (unsigned i = 0; i < b->head_cover; i++)
+            if (!csam_bit(b->start, i))
+                b->cover[i >> 3] &= (uint8_t)~(1u << (i & 7));
+        b->head_cover = 0;
+    }
+    f->spill_to = CSAM_NO_FRAME;
+    f->spill_len = 0;
+    f->spill_guess = false;
+}
+
+void csam_frame_unsweep(struct csam *c, struct csam_frame *f)
+{
+    unsigned kept = 0;
+    for (unsigned i = 0; i < f->nsites; i++) {
+        struct csam_site *s = &f->sites[i];
+        if (!s->from_sweep) {
+            f->sites[kept++] = *s;
+            continue;
+        }
+        if (s->patched) {
+            uint8_t *p = guest_mem_ptr(c->mem, s->pa);
+            if (p && *p == 0xcc)
+                *p = s->bytes[0];
+            f->npatched--;
+            c->st.patches_removed++;
+        }
+        c->st.sites[s->kind]--;        /* it was a wrong guess, not a find */
+    }
+    f->nsites = kept;
+    for (unsigned i = 0; i < CSAM_PAGE / 8; i++) {
+        f->start[i] &= (uint8_t)~f->guess[i];
+        f->cover[i] &= (uint8_t)~f->guess[i];
+        f->guess[i] = 0;
+    }
+    if (f->spill_guess)
+        csam_frame_clear_spill(c, f);
+    c->st.unsweeps++;
+}
+
+/* Control flow reached an instruction the sweep had decoded: it is real, not a guess. */
+static void promote_guess(struct csam *c, struct csam_frame *f, unsigned off, unsigned len)
+{
+    unsigned end = off + len > CSAM_PAGE ? CSAM_PAGE : off + len;
+    for (unsigned i = off; i < end; i++)
+        f->guess[i >> 3] &= (uint8_t)~(1u << (i & 7));
+    if (off + len > CSAM_PAGE)
+        f->spill_guess = false;
+    for (unsigned i = 0; i < f->nsites; i++)
+        if (f->sites[i].pa == f->pa + off)
+            f->sites[i].from_sweep = false;
+    c->st.guesses_confirmed++;
+}
+
+void csam_withdraw_guesses(struct csam *c, struct csam_frame *f, unsigned off, unsigned len,
+                           uint64_t pa2)
+{
+    unsigned end = off + len > CSAM_PAGE ? CSAM_PAGE : off + len;
+    for (unsigned i = off; i < end; i++)
+        if (csam_bit(f->guess, i)) {
+            csam_frame_unsweep(c, f);
+            csam_queue_sweep(c, f);
+            break;
+        }
+    if (pa2 == CSAM_NO_FRAME || off + len <= CSAM_PAGE)
+        return;
+    struct csam_frame *b = csam_frame_find(c, pa2);
+    if (b && b != f)
+        for (unsigned i = 0; i < off + len - CSAM_PAGE; i++)
+            if (csam_bit(b->guess, i)) {
+                /* Its sweep started inside our tail, not knowing it was there. */
+                csam_frame_unsweep(c, b);
+                if (b->scanned && !b->unsafe)
+                    csam_queue_sweep(c, b);
+                break;
+            }
 }
 
 bool csam_record_site(struct csam *c, struct csam_frame *f, unsigned off, int kind,
@@ -111,40 +200,65 @@ static bool work_push(struct worklist *w, uint32_t x)
     return true;
 }
 
-struct frame_list {
-    struct csam_frame **v;
-    unsigned n, cap;
-};
-
-static bool queue_for_sweep(struct frame_list *l, struct csam_frame *f)
+bool csam_queue_sweep(struct csam *c, struct csam_frame *f)
 {
     if (f->queued)
         return true;
-    if (l->n == l->cap) {
-        unsigned cap = l->cap ? l->cap * 2 : 16;
-        struct csam_frame **n = realloc(l->v, cap * sizeof(*n));
+    if (c->nsweepq == c->sweepq_cap) {
+        unsigned cap = c->sweepq_cap ? c->sweepq_cap * 2 : 16;
+        struct csam_frame **n = realloc(c->sweepq, cap * sizeof(*n));
         if (!n)
             return false;
-        l->v = n;
-        l->cap = cap;
+        c->sweepq = n;
+        c->sweepq_cap = cap;
     }
-    l->v[l->n++] = f;
+    c->sweepq[c->nsweepq++] = f;
     f->queued = true;
     return true;
 }
 
-static uint64_t total_sites(const struct csam *c)
+static bool is_legacy_prefix(uint8_t b)
 {
-    uint64_t n = 0;
-    for (unsigned k = 0; k < CSAM_KIND_COUNT; k++)
-        n += c->st.sites[k];
-    return n;
+    return b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e || b == 0x36 || b == 0x3e ||
+           b == 0x26 || b == 0x64 || b == 0x65 || b == 0x66 || b == 0x67;
+}
+
+/* A jump over a prefix ("cmpl $0, %gs:0xc; je 1f; lock; 1: cmpxchg", common in glibc) lands
+ * inside a known instruction but decodes to the same instruction minus prefixes, ending at the
+ * same byte: no new decoding to scan. Accepted (as a start) only when neither form is sensitive,
+ * since entering past the first byte would bypass an int3 patch there. */
+static bool prefix_skip(struct csam *c, const struct csam_guest *g, struct csam_frame *f,
+                        unsigned off)
+{
+    unsigned s = off;
+    while (s > 0 && off - s < 14 && !csam_bit(f->start, s - 1))
+        s--;
+    if (s == 0 || !csam_bit(f->start, s - 1))
+        return false;
+    s--;
+    ZydisDecodedInstruction zs, zo;
+    uint8_t bs[15], bo[15];
+    uint64_t p2s, p2o;
+    if (csam_decode_in(c, g, f->pa, f->linear, s, &zs, bs, &p2s) != CSAM_FETCH_OK ||
+        csam_decode_in(c, g, f->pa, f->linear, off, &zo, bo, &p2o) != CSAM_FETCH_OK ||
+        s + zs.length != off + zo.length)
+        return false;
+    for (unsigned i = 0; i < off - s; i++)
+        if (!is_legacy_prefix(bs[i]))
+            return false;
+    enum csam_flow flow;
+    uint32_t target;
+    if (csam_classify(&zs, f->linear + s, c->cfg.cpuid_sensitive, &flow, &target) >= 0 ||
+        csam_classify(&zo, f->linear + off, c->cfg.cpuid_sensitive, &flow, &target) >= 0)
+        return false;
+    csam_bit_set(f->start, off);
+    return true;
 }
 
 /* Follows one path from lin until it ends; pushes the other edges on w. Returns false when the
  * budget ran out or memory did. */
 static bool scan_path(struct csam *c, const struct csam_guest *g, uint32_t lin,
-                      struct worklist *w, struct frame_list *sweep, unsigned *budget)
+                      struct worklist *w, unsigned *budget)
 {
     for (;;) {
         int64_t pa = g->frame(g->opaque, lin & ~(CSAM_PAGE - 1));
@@ -155,11 +269,19 @@ static bool scan_path(struct csam *c, const struct csam_guest *g, uint32_t lin,
         unsigned off = lin & (CSAM_PAGE - 1);
         uint32_t page = lin & ~(CSAM_PAGE - 1);
         struct csam_frame *f = csam_frame_find(c, (uint64_t)pa);
-        if (f && csam_bit(f->start, off))
-            return true;                   /* known from here on */
         if (f && f->unsafe)
             return true;                   /* emu runs it: no point decoding further */
-        if (f && csam_bit(f->cover, off)) {
+        /* A start the sweep guessed is confirmed by control flow: promote it and go on. */
+        bool promote = f && csam_bit(f->start, off) && csam_bit(f->guess, off);
+        if (f && csam_bit(f->start, off) && !promote)
+            return true;                   /* known from here on */
+        if (f && !promote && csam_bit(f->guess, off))
+            csam_frame_unsweep(c, f);      /* the sweep guessed wrong here: real code wins */
+        if (f && !promote && csam_bit(f->cover, off) && prefix_skip(c, g, f, off)) {
+            c->st.prefix_skips++;
+            return true;
+        }
+        if (f && !promote && csam_bit(f->cover, off)) {
             c->st.overlaps++;              /* a jump into the middle of a known instruction */
             csam_frame_mark_unsafe(c, f);
             return true;
@@ -171,6 +293,8 @@ static bool scan_path(struct csam *c, const struct csam_guest *g, uint32_t lin,
         ZydisDecodedInstruction z;
         uint8_t bytes[15];
         uint64_t pa2;
+        enum csam_flow flow;
+        uint32_t target;
         enum csam_fetch r = csam_decode_in(c, g, (uint64_t)pa, page, off, &z, bytes, &pa2);
         if (r == CSAM_FETCH_UNMAPPED) {
             c->st.path_unmapped++;         /* not RAM, or the next page is not present */
@@ -184,6 +308,14 @@ static bool scan_path(struct csam *c, const struct csam_guest *g, uint32_t lin,
             csam_frame_mark_unsafe(c, f);
             return true;
         }
+        if (promote) {
+            promote_guess(c, f, off, z.length);
+            csam_classify(&z, lin, c->cfg.cpuid_sensitive, &flow, &target);
+            (*budget)--;
+            c->st.insns_decoded++;
+            goto follow;
+        }
+        csam_withdraw_guesses(c, f, off, z.length, pa2);
         if (!csam_insn_fits(c, f, off, z.length, pa2)) {
             c->st.overlaps++;
             csam_frame_mark_unsafe(c, f);
@@ -195,13 +327,12 @@ static bool scan_path(struct csam *c, const struct csam_guest *g, uint32_t lin,
             f->scanned = true;
             c->st.pages_scanned++;
         }
-        enum csam_flow flow;
-        uint32_t target;
         int kind = csam_classify(&z, lin, c->cfg.cpuid_sensitive, &flow, &target);
-        if (!csam_mark_insn(c, f, off, z.length, pa2) || !queue_for_sweep(sweep, f))
+        if (!csam_mark_insn(c, f, off, z.length, pa2, false) || !csam_queue_sweep(c, f))
             return false;
         if (kind >= 0 && !csam_record_site(c, f, off, kind, z.length, bytes, false))
             return false;
+    follow:;
         uint32_t next = lin + z.length;
         switch (flow) {
         case CSAM_FLOW_NEXT:
@@ -234,22 +365,22 @@ static bool scan_path(struct csam *c, const struct csam_guest *g, uint32_t lin,
 
 int csam_scan(struct csam *c, const struct csam_guest *g, uint32_t entry)
 {
-    uint64_t before = total_sites(c);
+    uint64_t before = c->sites_added;
     struct worklist w = { 0 };
-    struct frame_list sweep = { 0 };
     unsigned budget = c->cfg.insn_budget;
     bool ok = work_push(&w, entry);
     while (ok && w.n > 0)
-        ok = scan_path(c, g, w.v[--w.n], &w, &sweep, &budget);
+        ok = scan_path(c, g, w.v[--w.n], &w, &budget);
     /* Sweep what this call touched, even when the budget ran out: the gaps are what native
-     * execution could still reach through an indirect branch. */
-    for (unsigned i = 0; i < sweep.n; i++) {
-        struct csam_frame *f = sweep.v[i];
+     * execution could still reach through an indirect branch. A sweep may queue a neighbour
+     * whose guesses it withdrew, so the queue can grow while it is walked. */
+    for (unsigned i = 0; i < c->nsweepq; i++) {
+        struct csam_frame *f = c->sweepq[i];
         f->queued = false;
         if (!f->unsafe)
             csam_sweep_frame(c, g, f);
     }
+    c->nsweepq = 0;
     free(w.v);
-    free(sweep.v);
-    return (int)(total_sites(c) - before);
+    return (int)(c->sites_added - before);
 }

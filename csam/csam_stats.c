@@ -13,8 +13,9 @@ void csam_print_stats(const struct csam *c, FILE *out)
             s->insns_decoded, s->insns_swept, s->sweep_consistent, s->sweep_inconsistent);
     fprintf(out, "csam: paths ended by %" PRIu64 " indirect jmp, %" PRIu64 " ret, %" PRIu64
             " unmapped, %" PRIu64 " undecodable; %" PRIu64 " indirect calls; %" PRIu64
-            " overlaps; budget ran out %" PRIu64 " times\n", s->ind_jmp, s->ret,
-            s->path_unmapped, s->path_undecodable, s->ind_call, s->overlaps, s->budget_exhausted);
+            " overlaps (+%" PRIu64 " jumps over a prefix); %" PRIu64 " sweep guesses withdrawn; budget ran out %" PRIu64 " times\n",
+            s->ind_jmp, s->ret, s->path_unmapped, s->path_undecodable, s->ind_call, s->overlaps,
+            s->prefix_skips, s->unsweeps, s->budget_exhausted);
     fprintf(out, "csam: sites by kind:");
     for (unsigned k = 0; k < CSAM_KIND_COUNT; k++)
         if (s->sites[k])

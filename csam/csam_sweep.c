@@ -44,6 +44,35 @@ static int gap_check(struct csam *c, const struct csam_guest *g, struct csam_fra
     return (int)p;
 }
 
+/* Records the instructions of a gap gap_check accepted. */
+static int gap_commit(struct csam *c, const struct csam_guest *g, struct csam_frame *f,
+                      unsigned start, unsigned stop)
+{
+    int added = 0;
+    for (unsigned p = start; p < stop;) {
+        ZydisDecodedInstruction z;
+        uint8_t bytes[15];
+        uint64_t pa2;
+        if (csam_decode_in(c, g, f->pa, f->linear, p, &z, bytes, &pa2) != CSAM_FETCH_OK)
+            break;                     /* cannot differ from gap_check: same bytes, same calls */
+        enum csam_flow flow;
+        uint32_t target;
+        int kind = csam_classify(&z, f->linear + p, c->cfg.cpuid_sensitive, &flow, &target);
+        if (pa2 != CSAM_NO_FRAME)
+            csam_withdraw_guesses(c, f, p, z.length, pa2);
+        if (!csam_mark_insn(c, f, p, z.length, pa2, true))
+            break;
+        c->st.insns_swept++;
+        if (kind >= 0) {
+            if (!csam_record_site(c, f, p, kind, z.length, bytes, true))
+                break;
+            added++;
+        }
+        p += z.length;
+    }
+    return added;
+}
+
 int csam_sweep_frame(struct csam *c, const struct csam_guest *g, struct csam_frame *f)
 {
     int added = 0;
@@ -55,32 +84,21 @@ int csam_sweep_frame(struct csam *c, const struct csam_guest *g, struct csam_fra
         }
         unsigned end = gap_end_from(f, off);
         int stop = gap_check(c, g, f, off, end);
+        unsigned from = off;
+        /* A frame whose previous linear page was never scanned may begin with the tail of an
+         * instruction from there: try starting 1..14 bytes in. The skipped head stays unknown
+         * (csam_verdict_at says UNSCANNED there) until that page is scanned and covers it. */
+        for (unsigned k = 1; stop < 0 && off == 0 && f->head_cover == 0 && k < 15 && k < end; k++) {
+            stop = gap_check(c, g, f, k, end);
+            from = k;
+        }
         if (stop < 0) {
             c->st.sweep_inconsistent++;
             csam_frame_mark_unsafe(c, f);
             return added;
         }
         c->st.sweep_consistent++;
-        unsigned p = off;
-        while (p < (unsigned)stop) {
-            ZydisDecodedInstruction z;
-            uint8_t bytes[15];
-            uint64_t pa2;
-            if (csam_decode_in(c, g, f->pa, f->linear, p, &z, bytes, &pa2) != CSAM_FETCH_OK)
-                break;                 /* cannot differ from gap_check: same bytes, same calls */
-            enum csam_flow flow;
-            uint32_t target;
-            int kind = csam_classify(&z, f->linear + p, c->cfg.cpuid_sensitive, &flow, &target);
-            if (!csam_mark_insn(c, f, p, z.length, pa2))
-                return added;
-            c->st.insns_swept++;
-            if (kind >= 0) {
-                if (!csam_record_site(c, f, p, kind, z.length, bytes, true))
-                    return added;
-                added++;
-            }
-            p += z.length;
-        }
+        added += gap_commit(c, g, f, from, (unsigned)stop);
         /* stop < end: an instruction waiting for its next page; the bytes stay uncovered and
          * are decoded by csam_scan if execution gets there. */
         off = end > (unsigned)stop ? end : (unsigned)stop;

@@ -43,6 +43,7 @@ void csam_destroy(struct csam *c)
             f = n;
         }
     }
+    free(c->sweepq);
     free(c);
 }
 
@@ -137,6 +138,7 @@ bool csam_site_add(struct csam *c, struct csam_frame *f, const struct csam_site 
     f->sites[i] = *s;
     f->nsites++;
     c->st.sites[s->kind]++;
+    c->sites_added++;
     return true;
 }
 
@@ -162,6 +164,12 @@ bool csam_frame_scanned(const struct csam *c, uint64_t pa_frame)
     return f && f->scanned;
 }
 
+bool csam_frame_unsafe(const struct csam *c, uint64_t pa_frame)
+{
+    const struct csam_frame *f = csam_frame_find(c, pa_frame & ~(uint64_t)(CSAM_PAGE - 1));
+    return f && f->unsafe;
+}
+
 bool csam_frame_monitored(const struct csam *c, uint64_t pa_frame)
 {
     return csam_frame_find(c, pa_frame & ~(uint64_t)(CSAM_PAGE - 1)) != NULL;
@@ -177,8 +185,11 @@ enum csam_verdict csam_verdict_at(const struct csam *c, uint64_t pa)
         return CSAM_UNSCANNED;
     if (csam_bit(f->start, off))
         return CSAM_NATIVE;
-    /* Inside a known instruction: entering there would run a decoding nobody scanned. */
-    return csam_bit(f->cover, off) ? CSAM_EMULATE : CSAM_UNSCANNED;
+    /* Inside an instruction control flow reached: entering there would run a decoding nobody
+     * scanned. Inside one the sweep only guessed: csam_scan will withdraw the guess. */
+    if (csam_bit(f->cover, off) && !csam_bit(f->guess, off))
+        return CSAM_EMULATE;
+    return CSAM_UNSCANNED;
 }
 
 void csam_get_stats(const struct csam *c, struct csam_stats *out)
