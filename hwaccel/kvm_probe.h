@@ -48,4 +48,14 @@ void kvm_profile_write(const struct kvm_host_profile *p, FILE *out);
  * paged_guest, unpaged_guest and guest_detail. */
 void kvm_probe_run_guests(int kvm_fd, struct kvm_host_profile *p);
 
+/* The test guests' memory image (KVM_PROBE_GUEST_MEM bytes at guest-physical 0), so other
+ * engines can check the very same bytes: started in flat 32-bit protected mode at
+ * KVM_PROBE_GUEST_ENTRY with paging off, a correct CPU writes KVM_PROBE_GUEST_MAGIC to
+ * KVM_PROBE_GUEST_PORT (32-bit OUT) and halts. */
+#define KVM_PROBE_GUEST_MEM   0x6000u
+#define KVM_PROBE_GUEST_ENTRY 0x1000u
+#define KVM_PROBE_GUEST_PORT  0x0510u
+#define KVM_PROBE_GUEST_MAGIC 0x5A17C0DEu
+void kvm_probe_guest_image(bool paged, unsigned char mem[KVM_PROBE_GUEST_MEM]);
+
 #endif

@@ -26,33 +26,55 @@
 
 /* Guest-physical layout (one 24 KiB slot at 0). */
 enum {
-    GUEST_MEM = 0x6000,
-    GUEST_CODE = 0x1000,      /* identity mapped */
+    GUEST_MEM = KVM_PROBE_GUEST_MEM,
+    GUEST_CODE = KVM_PROBE_GUEST_ENTRY,   /* identity mapped */
     GUEST_PD = 0x2000,
     GUEST_PT = 0x3000,
     GUEST_DATA = 0x4000,      /* the value to read; the paged guest sees it at linear 0x5000 */
     GUEST_ALIAS = 0x5000,     /* phys 0x5000 stays zero: reading it unpaged gives 0 */
-    GUEST_PORT = 0x0510,
+    GUEST_PORT = KVM_PROBE_GUEST_PORT,
 };
-static const uint32_t probe_magic = 0x5A17C0DE;
+static const uint32_t probe_magic = KVM_PROBE_GUEST_MAGIC;
+_Static_assert(GUEST_ALIAS + 4 <= GUEST_MEM, "the alias page lies inside the slot");
+
+#define LE16(v) (uint8_t)(v), (uint8_t)((v) >> 8)
+#define LE32(v) LE16(v), (uint8_t)((v) >> 16), (uint8_t)((v) >> 24)
 
 /* Unpaged: mov eax,[GUEST_DATA]; mov dx,GUEST_PORT; out dx,eax; hlt */
 static const uint8_t code_unpaged[] = {
-    0xA1, 0x00, 0x40, 0x00, 0x00,
-    0x66, 0xBA, 0x10, 0x05, 0xEF, 0xF4,
+    0xA1, LE32(GUEST_DATA),
+    0x66, 0xBA, LE16(GUEST_PORT), 0xEF, 0xF4,
 };
 /* Paged: load CR3, set CR0.PG (SDM Vol. 3A 9.9.1: the instruction after MOV CR0 is fetched
  * through the new mapping, hence the identity-mapped code page), then read the alias. */
 static const uint8_t code_paged[] = {
-    0xB8, 0x00, 0x20, 0x00, 0x00,       /* mov eax, GUEST_PD */
+    0xB8, LE32(GUEST_PD),               /* mov eax, GUEST_PD */
     0x0F, 0x22, 0xD8,                   /* mov cr3, eax */
     0x0F, 0x20, 0xC0,                   /* mov eax, cr0 */
     0x0D, 0x00, 0x00, 0x00, 0x80,       /* or eax, 0x80000000 */
     0x0F, 0x22, 0xC0,                   /* mov cr0, eax */
     0xEB, 0x00,                         /* jmp $+2 */
-    0xA1, 0x00, 0x50, 0x00, 0x00,       /* mov eax, [GUEST_ALIAS] */
-    0x66, 0xBA, 0x10, 0x05, 0xEF, 0xF4, /* mov dx, GUEST_PORT; out dx, eax; hlt */
+    0xA1, LE32(GUEST_ALIAS),            /* mov eax, [GUEST_ALIAS] */
+    0x66, 0xBA, LE16(GUEST_PORT),       /* mov dx, GUEST_PORT */
+    0xEF, 0xF4,                         /* out dx, eax; hlt */
 };
+
+void kvm_probe_guest_image(bool paged, unsigned char mem[KVM_PROBE_GUEST_MEM])
+{
+    memset(mem, 0, GUEST_MEM);
+    if (paged) {
+        memcpy(mem + GUEST_CODE, code_paged, sizeof code_paged);
+        /* 32-bit non-PAE paging (SDM Vol. 3A 4.3): PDE 0 -> PT; PTE 1 identity, PTE 5 -> data.
+         * Present | writable. */
+        uint32_t pde = GUEST_PT | 3, pte_code = GUEST_CODE | 3, pte_alias = GUEST_DATA | 3;
+        memcpy(mem + GUEST_PD, &pde, 4);
+        memcpy(mem + GUEST_PT + 4 * (GUEST_CODE >> 12), &pte_code, 4);
+        memcpy(mem + GUEST_PT + 4 * (GUEST_ALIAS >> 12), &pte_alias, 4);
+    } else {
+        memcpy(mem + GUEST_CODE, code_unpaged, sizeof code_unpaged);
+    }
+    memcpy(mem + GUEST_DATA, &probe_magic, 4);
+}
 
 /* What one guest run ended with, passed from the child to the parent. */
 struct guest_result {
@@ -102,18 +124,7 @@ static void guest_run_one(int kvm_fd, bool paged, struct guest_result *r)
         guest_fail(r, "KVM_SET_USER_MEMORY_REGION");
         return;
     }
-    if (paged) {
-        memcpy(mem + GUEST_CODE, code_paged, sizeof code_paged);
-        /* 32-bit non-PAE paging (SDM Vol. 3A 4.3): PDE 0 -> PT; PTE 1 identity, PTE 5 -> data.
-         * Present | writable. */
-        uint32_t pde = GUEST_PT | 3, pte_code = GUEST_CODE | 3, pte_alias = GUEST_DATA | 3;
-        memcpy(mem + GUEST_PD, &pde, 4);
-        memcpy(mem + GUEST_PT + 4 * (GUEST_CODE >> 12), &pte_code, 4);
-        memcpy(mem + GUEST_PT + 4 * (GUEST_ALIAS >> 12), &pte_alias, 4);
-    } else {
-        memcpy(mem + GUEST_CODE, code_unpaged, sizeof code_unpaged);
-    }
-    memcpy(mem + GUEST_DATA, &probe_magic, 4);
+    kvm_probe_guest_image(paged, mem);
 
     int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
     if (vcpu < 0) {

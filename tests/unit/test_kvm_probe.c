@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ringfold/vm.h"
+#include "ringfold/x86_emulate.h"
 #include "../../hwaccel/kvm_probe.h"
 
 /* The profiles sit beside this file; CMake compiles it by absolute path. */
@@ -257,6 +259,71 @@ Test(kvm_profile, bad_input_is_an_error_with_the_line)
     cr_assert(strstr(err.msg, "key = value"), "%s", err.msg);
     cr_assert_lt(kvm_profile_parse("api_version = 12x\n", &p, &err), 0);
     cr_assert_lt(kvm_profile_parse("cpu_vendor = ThisIsFarTooLongForTheField\n", &p, &err), 0);
+}
+
+/* The test guests' bytes, checked on ringfold's interpreter (an architectural reference that
+ * needs no KVM): the paged guest must write the magic, read through its non-identity page. */
+static uint32_t guest_port_val;
+static unsigned guest_port_hits;
+
+static void guest_port_write(void *opaque, uint32_t offset, uint32_t value, unsigned size)
+{
+    (void)opaque; (void)offset;
+    cr_assert_eq(size, 4u);
+    guest_port_val = value;
+    guest_port_hits++;
+}
+
+static void guest_image_on_emu(bool paged, bool identity_alias, uint32_t want)
+{
+    static struct vm vm;
+    static unsigned char image[KVM_PROBE_GUEST_MEM];
+    struct rf_err err = { { 0 } };
+    memset(&vm, 0, sizeof vm);
+    cr_assert_eq(guest_mem_init(&vm.mem, 1u << 20, &err), 0, "%s", err.msg);
+    bus_init(&vm.bus);
+    vclock_init(&vm.clock, true);
+    cr_assert_eq(bus_register_pio(&vm.bus, KVM_PROBE_GUEST_PORT, 4, "probe", NULL,
+                                  guest_port_write, NULL, &err), 0, "%s", err.msg);
+    kvm_probe_guest_image(paged, image);
+    if (identity_alias) {   /* negative control: map linear 0x5000 to its own (zero) page */
+        uint32_t pte = 0x5000 | 3;
+        memcpy(image + 0x3000 + 4 * 5, &pte, 4);
+    }
+    cr_assert_eq(guest_mem_write(&vm.mem, 0, image, sizeof image), 0);
+    struct x86_emu *e = x86_emu_create(&vm, &err);
+    cr_assert_not_null(e, "%s", err.msg);
+    x86_emu_set_deliver(e, false);
+    struct vcpu_state st;
+    vcpu_state_flat32(&st, KVM_PROBE_GUEST_ENTRY);
+    x86_emu_set_state(e, &st);
+    guest_port_hits = 0;
+    guest_port_val = 0;
+    struct x86_emu_event ev = { 0 };
+    enum x86_emu_status s = x86_emu_run_range(e, 0, 0xffffffffu, 100, &ev);
+    cr_assert_eq(s, X86_EMU_HALT, "status %d, vector %d at %#x", (int)s, ev.vector, ev.eip);
+    cr_assert_eq(guest_port_hits, 1u);
+    cr_assert_eq(guest_port_val, want, "wrote %#x", guest_port_val);
+    x86_emu_get_state(e, &st);
+    cr_assert_eq(!!(st.cr0 & 0x80000000u), paged, "CR0.PG at the end");
+    x86_emu_destroy(e);
+    guest_mem_destroy(&vm.mem);
+}
+
+Test(kvm_probe_guests, unpaged_image_runs_on_emu)
+{
+    guest_image_on_emu(false, false, KVM_PROBE_GUEST_MAGIC);
+}
+
+Test(kvm_probe_guests, paged_image_runs_on_emu)
+{
+    guest_image_on_emu(true, false, KVM_PROBE_GUEST_MAGIC);
+}
+
+/* The paged guest's value really comes through the page tables (layout: PT at 0x3000). */
+Test(kvm_probe_guests, paged_image_reads_through_its_page_table)
+{
+    guest_image_on_emu(true, true, 0);
 }
 
 /* The live probe, on whatever host runs this: its facts and decision must hang together. */
