@@ -667,3 +667,75 @@ Test(shadow, random_tables_and_events_keep_the_books_and_host_consistent)
     cr_assert_eq(st.hook_calls, st.emulate_monitored);
     cr_assert_null(shadow_error(sh));
 }
+
+/* ---- the engine's use, end to end: real host faults resolved in a SIGSEGV handler ---- */
+
+static volatile int handler_faults;
+static volatile enum shadow_result handler_last;
+static volatile uint32_t handler_gerr;
+
+/* What the raw engine's #PF path does (rawmode/shadow.h): access bits from the host error
+ * code, SH_USER for guest CPL 3, retry on MAPPED. */
+static void engine_handler(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    ucontext_t *uc = ctx;
+    unsigned long err = (unsigned long)uc->uc_mcontext.gregs[REG_ERR];
+    unsigned access = SH_USER | ((err & 2) ? SH_WRITE : (err & 16) ? SH_EXEC : SH_READ);
+    uint32_t gerr = 0;
+    handler_faults++;
+    handler_last = shadow_fault(sh, (uint32_t)(uintptr_t)si->si_addr, access, &gerr);
+    handler_gerr = gerr;
+    if (handler_last != SHADOW_MAPPED)
+        siglongjmp(probe_jmp, 1);
+}
+
+static bool engine_run(void (*fn)(uint32_t), uint32_t arg)
+{
+    struct sigaction sa = { .sa_sigaction = engine_handler, .sa_flags = SA_SIGINFO }, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old);
+    bool ok = false;
+    if (!sigsetjmp(probe_jmp, 1)) {
+        fn(arg);
+        ok = true;
+    }
+    sigaction(SIGSEGV, &old, NULL);
+    return ok;
+}
+
+static volatile uint32_t sink;
+static void do_read(uint32_t lin) { sink = *(volatile uint32_t *)(uintptr_t)lin; }
+static void do_write(uint32_t lin) { *(volatile uint32_t *)(uintptr_t)lin = 0x600dcafe; }
+static void do_call(uint32_t lin) { ((void (*)(void))(uintptr_t)lin)(); }
+
+Test(shadow, host_faults_are_resolved_in_a_signal_handler)
+{
+    pte_pae(1, 0x206000 | P | W | U);           /* clean, writable */
+    pte_pae(2, 0x207000 | P | W | U | NX);
+    pte_pae(3, 0x208000 | P | U);               /* read-only */
+    paging_pae(0, EFER_NXE);
+    pw32(0x206000, 0x1234);
+    uint8_t ret = 0xc3;
+    cr_assert_eq(guest_mem_write(&vm.mem, 0x206100, &ret, 1), 0);
+    cr_assert_eq(guest_mem_write(&vm.mem, 0x207100, &ret, 1), 0);
+
+    cr_assert(engine_run(do_read, LIN(1)));
+    cr_assert_eq(sink, 0x1234u);
+    cr_assert_eq(handler_faults, 1);
+    cr_assert(engine_run(do_write, LIN(1)), "clean page: a second fault sets D and upgrades");
+    cr_assert_eq(handler_faults, 2);
+    cr_assert_eq(pr32(0x206000), 0x600dcafeu);
+    cr_assert_eq(pr32(PAE_PT + 8) & D, D);
+    cr_assert(engine_run(do_call, LIN(1) + 0x100), "executable page runs");
+    cr_assert_eq(handler_faults, 2, "already mapped executable");
+
+    cr_assert(!engine_run(do_call, LIN(2) + 0x100), "NX page");
+    cr_assert_eq(handler_last, SHADOW_GUEST_PF);
+    cr_assert_eq(handler_gerr, 0x15u, "P | U | I/D from the host's I/D bit");
+    cr_assert(engine_run(do_read, LIN(2)), "but readable");
+
+    cr_assert(!engine_run(do_write, LIN(3)));
+    cr_assert_eq(handler_last, SHADOW_GUEST_PF);
+    cr_assert_eq(handler_gerr, 7u);
+}
