@@ -382,39 +382,57 @@ static const struct bench {
     { "ptemod", k_ptemod }, { "cr3", k_cr3 }, { "int", k_int },
 };
 
-/* One 10 ms window: TSC rate against PIT channel 2 in mode 0 (one-shot), gated through port
- * 0x61 bit 0, its OUT read back on bit 5 (the way Linux's pit_calibrate_tsc does it). 11932 PIT
- * ticks at 1.193182 MHz = 10 ms. */
-static uint64_t tsc_window(void)
+/* TSC rate against PIT channel 2 (8254 datasheet): mode 0 from 0xFFFF, gate on through port 0x61
+ * bit 0, counting down at 1.193182 MHz. A sample latches the count (control word 0x80) between
+ * two RDTSCs; a sample whose two RDTSCs lie close together was not interrupted, so the count
+ * belongs to their midpoint within half that gap. The rate comes from the tightest of the first
+ * samples and the tightest of the samples about 35 ms later: a host that deschedules the VM
+ * between samples (common when the host is busy; a plain "wait for OUT" window then reads long)
+ * costs nothing, only one inside both chosen samples would. */
+struct pit_sample { uint64_t tsc2; uint64_t gap; uint32_t count; };   /* tsc2 = 2 x midpoint */
+
+static struct pit_sample pit_sample_take(void)
 {
-    const uint32_t latch = 11932;
-    outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01));  /* gate on, speaker off */
-    outb(0x43, 0xB0);                   /* channel 2, lobyte/hibyte, mode 0, binary */
-    outb(0x42, latch & 0xff);
-    outb(0x42, latch >> 8);
-    uint64_t t0 = rdtsc();
-    uint32_t polls = 0;
-    while (!(inb(0x61) & 0x20)) {
-        if (++polls > 100000000u)
-            fail("tsc calibration: PIT channel 2 OUT never rose; polls", polls);
-    }
-    return (rdtsc() - t0) * 1193182ull / latch;
+    uint64_t a = rdtsc();
+    outb(0x43, 0x80);                   /* counter latch, channel 2 */
+    uint32_t lo = inb(0x42);
+    uint32_t hi = inb(0x42);
+    uint64_t b = rdtsc();
+    return (struct pit_sample){ a + b, b - a, lo | hi << 8 };
 }
 
-/* The median of five windows: a host that deschedules the VM inside one window (between the
- * PIT write and the first RDTSC, or between OUT rising and the last one) skews that window
- * either way, and the median drops it. */
+/* The tightest of n samples. */
+static struct pit_sample pit_sample_best(int n)
+{
+    struct pit_sample best = pit_sample_take();
+    for (int i = 1; i < n; i++) {
+        struct pit_sample s = pit_sample_take();
+        if (s.gap < best.gap)
+            best = s;
+    }
+    return best;
+}
+
 static uint64_t tsc_calibrate(void)
 {
-    uint64_t w[5];
-    for (int i = 0; i < 5; i++) {
-        uint64_t v = tsc_window();
-        int j = i;
-        for (; j > 0 && w[j - 1] > v; j--)
-            w[j] = w[j - 1];
-        w[j] = v;
+    const uint32_t span = 42000;        /* PIT ticks between the two sample groups, 35.2 ms */
+    outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01));  /* gate on, speaker off */
+    outb(0x43, 0xB0);                   /* channel 2, lobyte/hibyte, mode 0, binary */
+    outb(0x42, 0xff);
+    outb(0x42, 0xff);                   /* counts down from 0xFFFF: 54.9 ms before it wraps */
+    struct pit_sample s0 = pit_sample_best(16);
+    if (s0.count < span + 8000)
+        fail("tsc calibration: PIT channel 2 does not count from 0xFFFF; count", s0.count);
+    uint32_t polls = 0;
+    while (pit_sample_take().count > s0.count - span) {
+        if (++polls > 100000000u)
+            fail("tsc calibration: PIT channel 2 does not count down; polls", polls);
     }
-    return w[2];
+    struct pit_sample s1 = pit_sample_best(16);
+    if (s1.count >= s0.count)
+        fail("tsc calibration: PIT channel 2 wrapped or stopped; count", s1.count);
+    /* hz = TSC ticks / seconds; the midpoints are kept doubled, hence the 2 below. */
+    return (s1.tsc2 - s0.tsc2) * 1193182ull / (2ull * (s0.count - s1.count));
 }
 
 void nano_main(uint32_t magic, const uint32_t *mbi)
