@@ -229,9 +229,11 @@ static int probe_one_engine(const char *name, bool paged, const struct kvm_decis
         printf("kvm: no: the kvm engine is not built yet (KVM itself: %s)\n", d->reason);
         return 1;
     }
-    printf("kvm: %s: %s%s\n", can ? "yes" : "no", d->reason,
-           can && !paged && !d->can_run_paged && !strstr(d->reason, "unpaged guests only")
-               ? " (unpaged guests only)" : "");
+    if (can && !d->hw_virt)     /* e.g. KVM-PVM: usable, but the kvm engine's own probe says no */
+        printf("kvm: yes: %s, with --force-engine (%s)\n",
+               d->can_run_paged ? "the test guests ran" : "unpaged guests only", d->reason);
+    else
+        printf("kvm: %s: %s\n", can ? "yes" : "no", d->reason);
     return can ? 0 : 1;
 }
 
