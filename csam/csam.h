@@ -55,14 +55,26 @@ struct csam_site {
  * it to shadow_monitor_frame so every host mapping of the frame is read-only. */
 typedef void (*csam_monitor_fn)(void *opaque, uint64_t pa_frame, bool on);
 
+/* Called after CSAM itself wrote guest RAM (an int3 patch applied or removed): the raw engine
+ * passes it to x86_emu_code_written so emu's decoded-code cache stays coherent. */
+typedef void (*csam_code_written_fn)(void *opaque, uint64_t pa, uint64_t len);
+
 struct csam_config {
     bool cpuid_sensitive;      /* no CPUID faulting on this host: patch cpuid */
     unsigned insn_budget;      /* instructions decoded per csam_scan along control flow; 0: default */
     csam_monitor_fn monitor;   /* may be NULL */
     void *monitor_opaque;
+    csam_code_written_fn code_written;   /* may be NULL */
+    void *code_written_opaque;
 };
 
 struct csam;
+struct x86_emu;
+
+/* A csam_guest.frame for the raw engine: opaque is its struct x86_emu, whose CR0/CR3/CR4/EFER
+ * are the guest's current ones; walks the guest's tables with x86_emu_translate as an
+ * instruction fetch would (setting A bits; never D bits, never faulting). */
+int64_t csam_frame_via_emu(void *emu, uint32_t linear);
 
 /* NULL when out of memory. m is guest RAM, where code is read and patches are written. */
 struct csam *csam_create(struct guest_mem *m, const struct csam_config *cfg);

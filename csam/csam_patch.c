@@ -17,6 +17,12 @@
 #include <ringfold/memory.h>
 #include "csam_priv.h"
 
+void csam_note_write(const struct csam *c, uint64_t pa)
+{
+    if (c->cfg.code_written)
+        c->cfg.code_written(c->cfg.code_written_opaque, pa, 1);
+}
+
 bool csam_read_orig(const struct csam *c, uint64_t pa_frame, unsigned off, uint8_t *buf,
                     unsigned len)
 {
@@ -42,8 +48,10 @@ void csam_frame_unpatch(struct csam *c, struct csam_frame *f)
         if (!s->patched)
             continue;
         uint8_t *p = guest_mem_ptr(c->mem, s->pa);
-        if (p && *p == 0xcc)       /* only our own byte: never clobber what is there otherwise */
+        if (p && *p == 0xcc) {     /* only our own byte: never clobber what is there otherwise */
             *p = s->bytes[0];
+            csam_note_write(c, s->pa);
+        }
         s->patched = false;
         f->npatched--;
         c->st.patches_removed++;
@@ -88,6 +96,7 @@ int csam_patch_frame(struct csam *c, uint64_t pa_frame)
             return -EIO;
         }
         *guest_mem_ptr(c->mem, s->pa) = 0xcc;
+        csam_note_write(c, s->pa);
         s->patched = true;
         f->npatched++;
         c->st.patches_applied++;

@@ -75,6 +75,8 @@ void csam_frame_forget(struct csam *c, struct csam_frame *f);
 /* Adds a site (kept sorted); false when out of memory. */
 bool csam_site_add(struct csam *c, struct csam_frame *f, const struct csam_site *s);
 
+/* CSAM wrote the guest byte at pa (csam_patch.c): tells the code_written hook. */
+void csam_note_write(const struct csam *c, uint64_t pa);
 /* Patching (csam_patch.c): restores every patch in f. */
 void csam_frame_unpatch(struct csam *c, struct csam_frame *f);
 /* Marks f unsafe (run on emu) and removes its patches. */

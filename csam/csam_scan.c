@@ -114,8 +114,10 @@ void csam_frame_unsweep(struct csam *c, struct csam_frame *f)
         }
         if (s->patched) {
             uint8_t *p = guest_mem_ptr(c->mem, s->pa);
-            if (p && *p == 0xcc)
+            if (p && *p == 0xcc) {
                 *p = s->bytes[0];
+                csam_note_write(c, s->pa);
+            }
             f->npatched--;
             c->st.patches_removed++;
         }

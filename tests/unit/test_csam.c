@@ -23,6 +23,7 @@ static int64_t lmap[NLPAGES];                 /* linear page i -> frame pa, or -
 static struct csam_guest guest;
 static struct csam *cs;
 static int monitor_on[NFRAMES], monitor_off[NFRAMES];
+static int code_writes;
 
 static int64_t fake_frame(void *opaque, uint32_t linear)
 {
@@ -40,6 +41,14 @@ static void fake_monitor(void *opaque, uint64_t pa_frame, bool on)
     (on ? monitor_on : monitor_off)[pa_frame / PG]++;
 }
 
+static void fake_code_written(void *opaque, uint64_t pa, uint64_t len)
+{
+    (void)opaque;
+    cr_assert_lt(pa, mem.size);
+    cr_assert_eq(len, 1);
+    code_writes++;
+}
+
 static void setup_guest(bool cpuid_sensitive)
 {
     mem.fd = -1;
@@ -53,7 +62,9 @@ static void setup_guest(bool cpuid_sensitive)
     guest.opaque = NULL;
     memset(monitor_on, 0, sizeof(monitor_on));
     memset(monitor_off, 0, sizeof(monitor_off));
-    struct csam_config cfg = { .cpuid_sensitive = cpuid_sensitive, .monitor = fake_monitor };
+    code_writes = 0;
+    struct csam_config cfg = { .cpuid_sensitive = cpuid_sensitive, .monitor = fake_monitor,
+                               .code_written = fake_code_written };
     cs = csam_create(&mem, &cfg);
     cr_assert_not_null(cs);
 }
@@ -477,6 +488,7 @@ Test(csam, guest_int3_is_not_a_patch)
     csam_frame_written(cs, pa_of(LBASE) & ~(uint64_t)(PG - 1));
     cr_expect_eq(mem.host[pa_of(LBASE)], 0xcc, "the guest's int3 stays");
     cr_expect_eq(mem.host[pa_of(LBASE + 1)], 0x9c);
+    cr_expect_eq(code_writes, 2, "emu's code cache told of the patch and of its removal");
 }
 
 Test(csam, patch_refused_when_written_behind_its_back)
@@ -804,4 +816,58 @@ Test(csam_sample, libc_text_matches_capstone)
     cr_expect_gt(safe_pages, sample_pages / 2, "most libc pages are consistent code");
     cr_expect_gt(checked, 10000);
     csam_unpatch_all(cs);
+}
+
+/* ---- through the interpreter's page walker (csam_frame_via_emu), with paging on ---- */
+
+#include <ringfold/vm.h>
+#include <ringfold/x86_emulate.h>
+
+Test(csam_emu, scan_through_guest_page_tables)
+{
+    struct vm vm;
+    memset(&vm, 0, sizeof(vm));
+    cr_assert_eq(guest_mem_init(&vm.mem, 4u << 20, NULL), 0);
+    bus_init(&vm.bus);
+    vclock_init(&vm.clock, true);
+    struct x86_emu *e = x86_emu_create(&vm, NULL);
+    cr_assert_not_null(e);
+    /* 2-level paging: PD at 0x10000, one PT at 0x11000 mapping linear 0xc0000000.. with page 0
+     * -> frame 0x23000 and page 1 -> frame 0x21000 (backwards), page 2 not present. */
+    uint32_t pde = 0x11000 | 0x3, pte0 = 0x23000 | 0x3, pte1 = 0x21000 | 0x1;
+    guest_mem_write(&vm.mem, 0x10000 + (0xc0000000u >> 22) * 4, &pde, 4);
+    guest_mem_write(&vm.mem, 0x11000, &pte0, 4);
+    guest_mem_write(&vm.mem, 0x11004, &pte1, 4);
+    static const uint8_t code[] = {
+        0x90, 0x90,             /* c0000ffc: nop; nop                       */
+        0xeb, 0x00,             /* c0000ffe: jmp c0001000 (next page)        */
+        0x9c,                   /* c0001000: pushfd                          */
+        0xe9, 0x00, 0x10, 0x00, 0x00,   /* jmp c0002006: not present: path ends */
+    };
+    guest_mem_write(&vm.mem, 0x23ffc, code, 4);
+    guest_mem_write(&vm.mem, 0x21000, code + 4, 6);
+    struct vcpu_state st;
+    vcpu_state_flat32(&st, 0xc0000ffc);
+    st.cr3 = 0x10000;
+    st.cr0 |= 0x80000001u;      /* PG, PE */
+    x86_emu_set_state(e, &st);
+
+    cr_expect_eq(csam_frame_via_emu(e, 0xc0000ffc), 0x23000);
+    cr_expect_eq(csam_frame_via_emu(e, 0xc0001000), 0x21000);
+    cr_expect_eq(csam_frame_via_emu(e, 0xc0002000), -1);
+    struct csam_guest g = { .frame = csam_frame_via_emu, .opaque = e };
+    cs = csam_create(&vm.mem, &(struct csam_config){ .cpuid_sensitive = true });
+    cr_expect_eq(csam_scan(cs, &g, 0xc0000ffc), 1);
+    const struct csam_site *s = csam_site_at(cs, 0x21000);
+    cr_assert_not_null(s);
+    cr_expect_eq(s->kind, CSAM_PUSHF);
+    cr_expect_eq(s->linear, 0xc0001000);
+    cr_expect(csam_frame_scanned(cs, 0x23000));
+    struct csam_stats stt;
+    csam_get_stats(cs, &stt);
+    cr_expect_eq(stt.path_unmapped, 1);
+    csam_destroy(cs);
+    cs = NULL;
+    x86_emu_destroy(e);
+    guest_mem_destroy(&vm.mem);
 }
