@@ -55,7 +55,7 @@ static void shadow_occupant(uint64_t lo, uint64_t hi, char *buf, size_t len)
         unsigned long long a, b;
         if (sscanf(line, "%llx-%llx", &a, &b) == 2 && a < hi && b > lo) {
             line[strcspn(line, "\n")] = 0;
-            snprintf(buf, len, "%s", line);
+            snprintf(buf, len, "%.160s", line);
             break;
         }
     }
