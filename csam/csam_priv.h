@@ -70,6 +70,8 @@ static inline void csam_bit_set(uint8_t *map, unsigned off)
 struct csam_frame *csam_frame_find(const struct csam *c, uint64_t pa_frame);
 /* Finds or creates the record (monitoring starts); NULL when out of memory. */
 struct csam_frame *csam_frame_get(struct csam *c, uint64_t pa_frame, uint32_t linear_page);
+/* The frame whose last instruction spills into pa_frame, or NULL. */
+struct csam_frame *csam_frame_spilling_into(const struct csam *c, uint64_t pa_frame);
 /* Forgets the record (monitoring stops). Patches must already be restored. */
 void csam_frame_forget(struct csam *c, struct csam_frame *f);
 /* Adds a site (kept sorted); false when out of memory. */
@@ -110,6 +112,10 @@ void csam_withdraw_guesses(struct csam *c, struct csam_frame *f, unsigned off, u
                            uint64_t pa2);
 /* Clears the cover bits our spilled tail set in the next frame and forgets the spill. */
 void csam_frame_clear_spill(struct csam *c, struct csam_frame *f);
+/* Control flow reached an instruction the sweep had decoded: it is real, not a guess. */
+void csam_promote_guess(struct csam *c, struct csam_frame *f, unsigned off, unsigned len);
+/* Control flow entered the head of f that the previous page's sweep guessed was its tail. */
+void csam_withdraw_spilled_guess(struct csam *c, struct csam_frame *f);
 /* Drops everything the sweep guessed in f (its sites, their patches, its start/cover bits):
  * control flow has just shown a real instruction where the sweep had guessed otherwise. */
 void csam_frame_unsweep(struct csam *c, struct csam_frame *f);

@@ -14,7 +14,6 @@
  * csam_mark_insn / csam_record_site (bookkeeping), csam_sweep_frame (csam_sweep.c). */
 #include <stdlib.h>
 #include <string.h>
-#include <ringfold/memory.h>
 #include "csam_priv.h"
 
 enum csam_fetch csam_decode_in(struct csam *c, const struct csam_guest *g, uint64_t pa_frame,
@@ -101,75 +100,6 @@ void csam_frame_clear_spill(struct csam *c, struct csam_frame *f)
     f->spill_to = CSAM_NO_FRAME;
     f->spill_len = 0;
     f->spill_guess = false;
-}
-
-void csam_frame_unsweep(struct csam *c, struct csam_frame *f)
-{
-    unsigned kept = 0;
-    for (unsigned i = 0; i < f->nsites; i++) {
-        struct csam_site *s = &f->sites[i];
-        if (!s->from_sweep) {
-            f->sites[kept++] = *s;
-            continue;
-        }
-        if (s->patched) {
-            uint8_t *p = guest_mem_ptr(c->mem, s->pa);
-            if (p && *p == 0xcc) {
-                *p = s->bytes[0];
-                csam_note_write(c, s->pa);
-            }
-            f->npatched--;
-            c->st.patches_removed++;
-        }
-        c->st.sites[s->kind]--;        /* it was a wrong guess, not a find */
-    }
-    f->nsites = kept;
-    for (unsigned i = 0; i < CSAM_PAGE / 8; i++) {
-        f->start[i] &= (uint8_t)~f->guess[i];
-        f->cover[i] &= (uint8_t)~f->guess[i];
-        f->guess[i] = 0;
-    }
-    if (f->spill_guess)
-        csam_frame_clear_spill(c, f);
-    c->st.unsweeps++;
-}
-
-/* Control flow reached an instruction the sweep had decoded: it is real, not a guess. */
-static void promote_guess(struct csam *c, struct csam_frame *f, unsigned off, unsigned len)
-{
-    unsigned end = off + len > CSAM_PAGE ? CSAM_PAGE : off + len;
-    for (unsigned i = off; i < end; i++)
-        f->guess[i >> 3] &= (uint8_t)~(1u << (i & 7));
-    if (off + len > CSAM_PAGE)
-        f->spill_guess = false;
-    for (unsigned i = 0; i < f->nsites; i++)
-        if (f->sites[i].pa == f->pa + off)
-            f->sites[i].from_sweep = false;
-    c->st.guesses_confirmed++;
-}
-
-void csam_withdraw_guesses(struct csam *c, struct csam_frame *f, unsigned off, unsigned len,
-                           uint64_t pa2)
-{
-    unsigned end = off + len > CSAM_PAGE ? CSAM_PAGE : off + len;
-    for (unsigned i = off; i < end; i++)
-        if (csam_bit(f->guess, i)) {
-            csam_frame_unsweep(c, f);
-            csam_queue_sweep(c, f);
-            break;
-        }
-    if (pa2 == CSAM_NO_FRAME || off + len <= CSAM_PAGE)
-        return;
-    struct csam_frame *b = csam_frame_find(c, pa2);
-    if (b && b != f)
-        for (unsigned i = 0; i < off + len - CSAM_PAGE; i++)
-            if (csam_bit(b->guess, i)) {
-                /* Its sweep started inside our tail, not knowing it was there. */
-                csam_frame_unsweep(c, b);
-                if (b->scanned && !b->unsafe)
-                    csam_queue_sweep(c, b);
-                break;
-            }
 }
 
 bool csam_record_site(struct csam *c, struct csam_frame *f, unsigned off, int kind,
@@ -279,6 +209,8 @@ static bool scan_path(struct csam *c, const struct csam_guest *g, uint32_t lin,
             return true;                   /* known from here on */
         if (f && !promote && csam_bit(f->guess, off))
             csam_frame_unsweep(c, f);      /* the sweep guessed wrong here: real code wins */
+        if (f && !promote && off < f->head_cover && !csam_bit(f->start, off))
+            csam_withdraw_spilled_guess(c, f);   /* the previous page's sweep guessed that tail */
         if (f && !promote && csam_bit(f->cover, off) && prefix_skip(c, g, f, off)) {
             c->st.prefix_skips++;
             return true;
@@ -311,7 +243,7 @@ static bool scan_path(struct csam *c, const struct csam_guest *g, uint32_t lin,
             return true;
         }
         if (promote) {
-            promote_guess(c, f, off, z.length);
+            csam_promote_guess(c, f, off, z.length);
             csam_classify(&z, lin, c->cfg.cpuid_sensitive, &flow, &target);
             (*budget)--;
             c->st.insns_decoded++;

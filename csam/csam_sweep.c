@@ -11,7 +11,86 @@
  * The trade-off (docs/csam.md): a consistent sweep over data (a constant table in .text) can
  * still patch a data byte that looks like pushf; VirtualBox's CSAM accepts the same risk, and
  * PATM (phase 3) checks indirect branch targets instead of guessing. */
+#include <ringfold/memory.h>
 #include "csam_priv.h"
+
+void csam_frame_unsweep(struct csam *c, struct csam_frame *f)
+{
+    unsigned kept = 0;
+    for (unsigned i = 0; i < f->nsites; i++) {
+        struct csam_site *s = &f->sites[i];
+        if (!s->from_sweep) {
+            f->sites[kept++] = *s;
+            continue;
+        }
+        if (s->patched) {
+            uint8_t *p = guest_mem_ptr(c->mem, s->pa);
+            if (p && *p == 0xcc) {
+                *p = s->bytes[0];
+                csam_note_write(c, s->pa);
+            }
+            f->npatched--;
+            c->st.patches_removed++;
+        }
+        c->st.sites[s->kind]--;        /* it was a wrong guess, not a find */
+    }
+    f->nsites = kept;
+    for (unsigned i = 0; i < CSAM_PAGE / 8; i++) {
+        f->start[i] &= (uint8_t)~f->guess[i];
+        f->cover[i] &= (uint8_t)~f->guess[i];
+        f->guess[i] = 0;
+    }
+    if (f->spill_guess)
+        csam_frame_clear_spill(c, f);
+    c->st.unsweeps++;
+}
+
+void csam_promote_guess(struct csam *c, struct csam_frame *f, unsigned off, unsigned len)
+{
+    unsigned end = off + len > CSAM_PAGE ? CSAM_PAGE : off + len;
+    for (unsigned i = off; i < end; i++)
+        f->guess[i >> 3] &= (uint8_t)~(1u << (i & 7));
+    if (off + len > CSAM_PAGE)
+        f->spill_guess = false;
+    for (unsigned i = 0; i < f->nsites; i++)
+        if (f->sites[i].pa == f->pa + off)
+            f->sites[i].from_sweep = false;
+    c->st.guesses_confirmed++;
+}
+
+void csam_withdraw_guesses(struct csam *c, struct csam_frame *f, unsigned off, unsigned len,
+                           uint64_t pa2)
+{
+    unsigned end = off + len > CSAM_PAGE ? CSAM_PAGE : off + len;
+    for (unsigned i = off; i < end; i++)
+        if (csam_bit(f->guess, i)) {
+            csam_frame_unsweep(c, f);
+            csam_queue_sweep(c, f);
+            break;
+        }
+    if (pa2 == CSAM_NO_FRAME || off + len <= CSAM_PAGE)
+        return;
+    struct csam_frame *b = csam_frame_find(c, pa2);
+    if (b && b != f)
+        for (unsigned i = 0; i < off + len - CSAM_PAGE; i++)
+            if (csam_bit(b->guess, i)) {
+                /* Its sweep started inside our tail, not knowing it was there. */
+                csam_frame_unsweep(c, b);
+                if (b->scanned && !b->unsafe)
+                    csam_queue_sweep(c, b);
+                break;
+            }
+}
+
+void csam_withdraw_spilled_guess(struct csam *c, struct csam_frame *f)
+{
+    struct csam_frame *w = csam_frame_spilling_into(c, f->pa);
+    if (!w || !w->spill_guess)
+        return;
+    csam_frame_unsweep(c, w);          /* also clears the tail it had put on f */
+    if (w->scanned && !w->unsafe)
+        csam_queue_sweep(c, w);
+}
 
 /* First covered offset at or after off, or the page size. */
 static unsigned gap_end_from(const struct csam_frame *f, unsigned off)

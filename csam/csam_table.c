@@ -55,9 +55,8 @@ struct csam_frame *csam_frame_find(const struct csam *c, uint64_t pa_frame)
     return NULL;
 }
 
-/* The frame whose last instruction spills into pa_frame, if any (a linear scan: frames are
- * created far less often than they are looked up). */
-static struct csam_frame *frame_spilling_into(const struct csam *c, uint64_t pa_frame)
+/* A linear scan: frames are created far less often than they are looked up. */
+struct csam_frame *csam_frame_spilling_into(const struct csam *c, uint64_t pa_frame)
 {
     for (unsigned h = 0; h < (1u << CSAM_HASH_BITS); h++)
         for (struct csam_frame *f = c->hash[h]; f; f = f->next)
@@ -78,7 +77,7 @@ struct csam_frame *csam_frame_get(struct csam *c, uint64_t pa_frame, uint32_t li
     f->linear = linear_page;
     f->spill_to = CSAM_NO_FRAME;
     /* The tail of a known instruction from the previous page is not a place to start decoding. */
-    struct csam_frame *w = frame_spilling_into(c, pa_frame);
+    struct csam_frame *w = csam_frame_spilling_into(c, pa_frame);
     if (w) {
         f->head_cover = w->spill_len;
         for (unsigned i = 0; i < w->spill_len; i++)
@@ -115,7 +114,7 @@ void csam_frame_forget(struct csam *c, struct csam_frame *f)
     /* A record kept only for our spilled tail has no reason to stay monitored now. */
     if (spill != CSAM_NO_FRAME) {
         struct csam_frame *b = csam_frame_find(c, spill);
-        if (b && !b->scanned && b->nsites == 0 && !frame_spilling_into(c, spill))
+        if (b && !b->scanned && b->nsites == 0 && !csam_frame_spilling_into(c, spill))
             frame_unlink_free(c, b);
     }
 }
@@ -187,9 +186,14 @@ enum csam_verdict csam_verdict_at(const struct csam *c, uint64_t pa)
         return CSAM_NATIVE;
     /* Inside an instruction control flow reached: entering there would run a decoding nobody
      * scanned. Inside one the sweep only guessed: csam_scan will withdraw the guess. */
-    if (csam_bit(f->cover, off) && !csam_bit(f->guess, off))
-        return CSAM_EMULATE;
-    return CSAM_UNSCANNED;
+    if (!csam_bit(f->cover, off) || csam_bit(f->guess, off))
+        return CSAM_UNSCANNED;
+    if (off < f->head_cover) {         /* the tail of the previous page's last instruction */
+        const struct csam_frame *w = csam_frame_spilling_into(c, f->pa);
+        if (w && w->spill_guess)
+            return CSAM_UNSCANNED;
+    }
+    return CSAM_EMULATE;
 }
 
 void csam_get_stats(const struct csam *c, struct csam_stats *out)

@@ -423,6 +423,25 @@ Test(csam, sweep_guess_withdrawn_for_a_crossing_instruction)
     cr_expect_eq(st.sites[CSAM_PUSHF], 0, "wrong guesses are not counted as finds");
 }
 
+Test(csam, previous_pages_guessed_tail_gives_way_to_real_code)
+{
+    uint32_t a = LBASE + PG, b = LBASE + 2 * PG;    /* frames 2 and 9 */
+    PUT(a + 0x10, 0xc3, 0x90);                      /* ret; nop; then zeros: "add [eax],al" */
+    PUT(a + 0xffe, 0xb8, 0x00);                     /* a guess: mov eax, imm32 ...          */
+    PUT(b, 0x9c, 0xc3, 0x90);                       /* ... over what is really pushfd; ret  */
+    csam_scan(cs, &guest, a + 0x10);
+    cr_expect_eq(csam_verdict_at(cs, 9 * PG), CSAM_UNSCANNED, "frame 9 holds only a guessed tail");
+    memset(mem.host + 9 * PG + 3, 0x90, 0x1d);     /* nop padding up to b + 0x20 */
+    PUT(b + 0x20, 0xc3);
+    csam_scan(cs, &guest, b + 0x20);                /* frame 9 scanned; its head still a guess */
+    cr_expect_eq(csam_verdict_at(cs, 9 * PG), CSAM_UNSCANNED);
+    csam_scan(cs, &guest, b);                       /* control flow says code starts at b */
+    expect_site(b, CSAM_PUSHF, 1, false);
+    cr_expect_eq(csam_verdict_at(cs, 9 * PG), CSAM_NATIVE);
+    /* Frame 2's end now decodes into frame 9's real code: not consistent, so it goes to emu. */
+    cr_expect(csam_frame_unsafe(cs, 2 * PG));
+}
+
 Test(csam, patch_and_restore_exactly)
 {
     uint32_t a = LBASE + 2 * PG;                /* page 2 -> frame 9 */
