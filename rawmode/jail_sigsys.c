@@ -124,8 +124,11 @@ static void jail_describe(struct jail_buf *o, const struct raw_jail_sigsys *s)
         jail_puts(o, " (");
         jail_puts(o, raw_jail_syscall_name(s->nr));
         jail_puts(o, ")");
-    } else {
+    } else if (s->arch == AUDIT_ARCH_I386) {
         jail_puts(o, "i386 ");
+        jail_putu(o, (uint64_t)(unsigned)s->nr, 10);
+    } else {
+        jail_puts(o, "number ");   /* arch not recorded by the caller */
         jail_putu(o, (uint64_t)(unsigned)s->nr, 10);
     }
     jail_puts(o, " at ");

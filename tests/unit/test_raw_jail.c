@@ -43,6 +43,8 @@
 extern const char jt_int80_start[], jt_int80_end[];
 /* sysenter from compat mode: #UD on AMD, a vDSO-convention system call on Intel. */
 extern const char jt_sysenter_start[], jt_sysenter_end[];
+/* syscall from compat mode: the same vDSO-convention entry on AMD, #UD on Intel. */
+extern const char jt_syscall_start[], jt_syscall_end[];
 /* (b) far jump to the host's 64-bit selector, then open (2), creat (85) and int 0x80 open (5)
  * from 64-bit code, then ud2. */
 extern const char jt_esc_start[], jt_esc64[], jt_esc_end[];
@@ -72,6 +74,12 @@ __asm__(".pushsection .text\n"
         "sysenter\n\t"
         "hlt\n"
         "jt_sysenter_end:\n"
+        "jt_syscall_start:\n\t"
+        "movl %esp, %ebp\n\t"
+        "movl $20, %eax\n\t"
+        "syscall\n\t"
+        "hlt\n"
+        "jt_syscall_end:\n"
         "jt_esc_start:\n\t"
         "ljmp *" JT_STR(JT_FARPTR) "\n\t"
         "hlt\n"
@@ -447,6 +455,33 @@ Test(raw_jail, i386_call_from_64bit_code_trapped_as_escape)
     cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 4, "status %#x, stderr: %s", r.status, r.err);
     cr_assert(strstr(r.err, "jail: guest escape contained: 64-bit code (cs 0x33) made host system call i386 20 at 0x"),
               "stderr: %s", r.err);
+}
+
+static void child_syscall(void)
+{
+    jt_setup_low(jt_syscall_start, jt_syscall_end, NULL);
+    jt_handlers(true);
+    jt_jail(false);
+    jt_enter32(JT_LOW);
+}
+
+Test(raw_jail, guest_syscall_insn_trapped_or_undefined)
+{
+    struct jt_result r;
+    jt_run(child_syscall, &r);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x, stderr: %s", r.status, r.err);
+    if (jt->n == 0) {
+        cr_assert_eq(jt->final_sig, SIGILL);
+        cr_assert_eq(jt->final_ip, JT_LOW + 7, "#UD at the syscall");
+        cr_log_info("syscall from compat mode: #UD (Intel behaviour)");
+    } else {
+        const struct jt_event *e = &jt->ev[0];
+        cr_log_info("syscall from compat mode: i386 call %d at %#llx cs %#x rax %#llx origin %d (AMD behaviour)",
+                    e->nr, (unsigned long long)e->ip, e->cs, (unsigned long long)e->rax, e->origin);
+        cr_assert_eq(e->arch, AUDIT_ARCH_I386);
+        cr_assert_eq(e->nr, 20);
+        cr_assert_eq(e->origin, RAW_JAIL_GUEST_SYSENTER);
+    }
 }
 
 static void child_sysenter(void)
