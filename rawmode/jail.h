@@ -57,17 +57,20 @@ enum raw_jail_trap_data {
 
 /* Who made a trapped system call. */
 enum raw_jail_origin {
-    RAW_JAIL_GUEST_I386,     /* 32-bit guest code below 4 GiB: int 0x80 (or syscall from
-                                compat mode on AMD) is an event for the guest; emulate the
-                                instruction before si_call_addr (CD 80 / 0F 05). The trap
-                                rolls registers back: the ucontext's EAX is the guest's */
-    RAW_JAIL_GUEST_SYSENTER, /* sysenter from 32-bit guest code on an Intel host (AMD: #UD,
-                                SIGILL): the kernel took it as a vDSO system call, reports the
-                                vDSO landing pad (above 4 GiB) as IP, CS as 0x23, and has
-                                replaced ESP with EBP (the vDSO convention). The guest EIP is
-                                unknown; emulate sysenter from the guest's MSRs, which do
-                                not need it (SDM Vol. 2B SYSENTER). From the kernel's
-                                entry code: not observed here (AMD host) */
+    RAW_JAIL_GUEST_I386,     /* 32-bit guest code below 4 GiB: int 0x80 is an event for the
+                                guest; emulate the instruction before si_call_addr (CD 80).
+                                The trap rolls registers back: the ucontext's EAX is the
+                                guest's */
+    RAW_JAIL_GUEST_FASTCALL, /* sysenter (Intel) or syscall (AMD) from 32-bit guest code (the
+                                other vendor raises #UD: SIGILL). The host kernel took it as
+                                its vDSO fast system call: it reports the vDSO landing pad
+                                (above 4 GiB) as IP and CS as 0x23, has set ECX = EBP and
+                                EBP = the dword at [ESP] (vDSO convention), and the guest EIP
+                                is lost. When [ESP] is not mapped the kernel returns -EFAULT
+                                to that landing pad without consulting seccomp: no SIGSYS, a
+                                SIGSEGV at the landing pad instead. Nothing reached the host
+                                either way; the guest state cannot be recovered exactly
+                                (tests/guests/raw/hostile_fastcall.c) */
     RAW_JAIL_GUEST_ESCAPE,   /* 64-bit code below 4 GiB (any call), or an i386 call from a
                                 64-bit code segment anywhere: guest code that far-jumped to a
                                 64-bit host selector (0x33) and made a host system call. It did

@@ -48,16 +48,16 @@ enum raw_jail_origin raw_jail_classify_call(uint32_t arch, int nr, uint64_t ip, 
     s.cs = cs;
     s.cs_64bit = cs && jail_cs_is_64bit(cs);
     /* The monitor is 64-bit code above 4 GiB and never makes an i386 call, so an i386 call is
-     * always guest code: from 32-bit code below 4 GiB (int 0x80; syscall from compat mode on
-     * AMD), from 64-bit code after the far jump (an escape, wherever it runs), or sysenter
-     * from compat mode on Intel, which the kernel reports at its vDSO landing pad above
-     * 4 GiB with CS = __USER32_CS: the guest EIP is not recorded by sysenter at all. */
+     * always guest code: int 0x80 from 32-bit code below 4 GiB, any call from 64-bit code
+     * after the far jump (an escape, wherever it runs), or the 32-bit fast call (sysenter on
+     * Intel, syscall on AMD), which the kernel reports at its vDSO landing pad above 4 GiB
+     * with CS = __USER32_CS (measured here for syscall on AMD). */
     if (s.arch == AUDIT_ARCH_I386) {
         if (s.cs_64bit) {
             s.origin = RAW_JAIL_GUEST_ESCAPE;
             raw_jail_state.escapes++;
         } else if (s.ip >> 32) {
-            s.origin = RAW_JAIL_GUEST_SYSENTER;
+            s.origin = RAW_JAIL_GUEST_FASTCALL;
             raw_jail_state.guest_i386++;
         } else {
             s.origin = RAW_JAIL_GUEST_I386;

@@ -480,7 +480,7 @@ Test(raw_jail, guest_syscall_insn_trapped_or_undefined)
                     e->nr, (unsigned long long)e->ip, e->cs, (unsigned long long)e->rax, e->origin);
         cr_assert_eq(e->arch, AUDIT_ARCH_I386);
         cr_assert_eq(e->nr, 20);
-        cr_assert_eq(e->origin, RAW_JAIL_GUEST_SYSENTER);
+        cr_assert_eq(e->origin, RAW_JAIL_GUEST_FASTCALL);
     }
 }
 
@@ -505,7 +505,7 @@ Test(raw_jail, guest_sysenter_trapped_or_undefined)
         cr_assert_eq(jt->final_ip, JT_LOW + 2, "#UD at the sysenter");
         cr_log_info("sysenter from compat mode: #UD (AMD behaviour)");
     } else {
-        cr_assert_eq(jt->ev[0].origin, RAW_JAIL_GUEST_SYSENTER);
+        cr_assert_eq(jt->ev[0].origin, RAW_JAIL_GUEST_FASTCALL);
         cr_assert_eq(jt->ev[0].arch, AUDIT_ARCH_I386);
         cr_log_info("sysenter from compat mode: i386 system call %d at %#llx (Intel behaviour)", jt->ev[0].nr,
                     (unsigned long long)jt->ev[0].ip);
@@ -650,7 +650,7 @@ Test(raw_jail, classify_by_address_and_segment)
     cr_assert_eq(s.nr, 4);
     /* The same from saved values: sysenter on Intel reports a vDSO IP above 4 GiB with CS 0x23. */
     cr_assert_eq(raw_jail_classify_call(AUDIT_ARCH_I386, 4, 0x7fff00001000ull, JT_HOST_CS32, NULL),
-                 RAW_JAIL_GUEST_SYSENTER);
+                 RAW_JAIL_GUEST_FASTCALL);
     cr_assert_eq(raw_jail_classify_call(AUDIT_ARCH_I386, 4, 0x7fff00001000ull, JT_HOST_CS64, NULL),
                  RAW_JAIL_GUEST_ESCAPE);
     cr_assert_eq(raw_jail_classify_call(AUDIT_ARCH_X86_64, 2, 0x1000, 0, NULL), RAW_JAIL_GUEST_ESCAPE);
