@@ -64,8 +64,9 @@ enum raw_jail_origin {
     RAW_JAIL_GUEST_FASTCALL, /* sysenter (Intel) or syscall (AMD) from 32-bit guest code (the
                                 other vendor raises #UD: SIGILL). The host kernel took it as
                                 its vDSO fast system call: it reports the vDSO landing pad
-                                (above 4 GiB) as IP and CS as 0x23, has set ECX = EBP and
-                                EBP = the dword at [ESP] (vDSO convention), and the guest EIP
+                                (above 4 GiB) as IP and CS as 0x23, has reloaded registers by
+                                the vDSO convention (syscall: ECX = EBP; sysenter: ESP = EBP;
+                                both: EBP = the dword at the user stack), and the guest EIP
                                 is lost. When [ESP] is not mapped the kernel returns -EFAULT
                                 to that landing pad without consulting seccomp: no SIGSYS, a
                                 SIGSEGV at the landing pad instead. Nothing reached the host
