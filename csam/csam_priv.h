@@ -7,6 +7,7 @@
 
 #define CSAM_PAGE           4096u
 #define CSAM_NO_FRAME       UINT64_MAX
+#define CSAM_NO_LINEAR      UINT32_MAX      /* linear page unknown: never read across its end */
 #define CSAM_HASH_BITS      12
 #define CSAM_DEFAULT_BUDGET 65536u
 
@@ -14,7 +15,7 @@
 struct csam_frame {
     struct csam_frame *next;       /* hash chain */
     uint64_t pa;                   /* frame base */
-    uint32_t linear;               /* linear page base it was first reached at */
+    uint32_t linear;               /* linear page base it was last reached at */
     bool scanned;                  /* descent reached it (else it only holds a spilled tail) */
     bool unsafe;                   /* run on emu: never patched */
     bool queued;                   /* in this csam_scan's list of frames to sweep */
@@ -94,7 +95,8 @@ int csam_sweep_frame(struct csam *c, const struct csam_guest *g, struct csam_fra
 
 /* Decodes the instruction at offset off of frame pa_frame (reached at linear_page), reading the
  * original bytes (patches hidden) and, when it crosses the page end, the next linear page's frame
- * (csam_scan.c). *pa2 gets that frame, or CSAM_NO_FRAME when the instruction fits. */
+ * (csam_scan.c). *pa2 gets that frame, or CSAM_NO_FRAME when the instruction fits. With
+ * linear_page CSAM_NO_LINEAR a crossing instruction gives CSAM_FETCH_UNMAPPED. */
 enum csam_fetch { CSAM_FETCH_OK, CSAM_FETCH_UNMAPPED, CSAM_FETCH_INVALID };
 enum csam_fetch csam_decode_in(struct csam *c, const struct csam_guest *g, uint64_t pa_frame,
                                uint32_t linear_page, unsigned off, ZydisDecodedInstruction *z,

@@ -28,7 +28,10 @@ enum csam_fetch csam_decode_in(struct csam *c, const struct csam_guest *g, uint6
     ZyanStatus st = ZydisDecoderDecodeInstruction(&c->dec, NULL, buf, avail, z);
     if (st == ZYDIS_STATUS_NO_MORE_DATA && avail < 15) {
         /* Crosses into the next linear page, wherever that is mapped. */
+        if (linear_page == CSAM_NO_LINEAR)
+            return CSAM_FETCH_UNMAPPED;
         int64_t next = g->frame(g->opaque, linear_page + CSAM_PAGE);
+        next = next < 0 ? next : (int64_t)((uint64_t)next & ~(uint64_t)(CSAM_PAGE - 1));
         if (next < 0 || !csam_read_orig(c, (uint64_t)next, 0, buf + avail, 15 - avail))
             return CSAM_FETCH_UNMAPPED;
         st = ZydisDecoderDecodeInstruction(&c->dec, NULL, buf, 15, z);
@@ -198,9 +201,12 @@ static bool scan_path(struct csam *c, const struct csam_guest *g, uint32_t lin,
             c->st.path_unmapped++;         /* it will fault natively; scanned when mapped */
             return true;
         }
+        pa &= ~(int64_t)(CSAM_PAGE - 1);
         unsigned off = lin & (CSAM_PAGE - 1);
         uint32_t page = lin & ~(CSAM_PAGE - 1);
         struct csam_frame *f = csam_frame_find(c, (uint64_t)pa);
+        if (f)
+            f->linear = page;              /* where it is mapped now: the sweep's next page */
         if (f && f->unsafe)
             return true;                   /* emu runs it: no point decoding further */
         /* A start the sweep guessed is confirmed by control flow: promote it and go on. */

@@ -104,14 +104,14 @@ static unsigned gap_end_from(const struct csam_frame *f, unsigned off)
  * page end for a final instruction crossing it, or the start of an instruction whose next page
  * is not present), or -1 when the gap does not decode consistently. */
 static int gap_check(struct csam *c, const struct csam_guest *g, struct csam_frame *f,
-                     unsigned start, unsigned end)
+                     uint32_t lin, unsigned start, unsigned end)
 {
     unsigned p = start;
     while (p < end) {
         ZydisDecodedInstruction z;
         uint8_t bytes[15];
         uint64_t pa2;
-        enum csam_fetch r = csam_decode_in(c, g, f->pa, f->linear, p, &z, bytes, &pa2);
+        enum csam_fetch r = csam_decode_in(c, g, f->pa, lin, p, &z, bytes, &pa2);
         if (r == CSAM_FETCH_UNMAPPED)
             return (int)p;             /* crosses into a page not present: left for later */
         if (r == CSAM_FETCH_INVALID || (p + z.length > end && end < CSAM_PAGE))
@@ -125,14 +125,14 @@ static int gap_check(struct csam *c, const struct csam_guest *g, struct csam_fra
 
 /* Records the instructions of a gap gap_check accepted. */
 static int gap_commit(struct csam *c, const struct csam_guest *g, struct csam_frame *f,
-                      unsigned start, unsigned stop)
+                      uint32_t lin, unsigned start, unsigned stop)
 {
     int added = 0;
     for (unsigned p = start; p < stop;) {
         ZydisDecodedInstruction z;
         uint8_t bytes[15];
         uint64_t pa2;
-        if (csam_decode_in(c, g, f->pa, f->linear, p, &z, bytes, &pa2) != CSAM_FETCH_OK)
+        if (csam_decode_in(c, g, f->pa, lin, p, &z, bytes, &pa2) != CSAM_FETCH_OK)
             break;                     /* cannot differ from gap_check: same bytes, same calls */
         enum csam_flow flow;
         uint32_t target;
@@ -156,19 +156,24 @@ int csam_sweep_frame(struct csam *c, const struct csam_guest *g, struct csam_fra
 {
     int added = 0;
     unsigned off = 0;
+    /* The guest may have remapped the linear page since (another address space): then the
+     * next page is unknown, and an instruction crossing the end is left for later. */
+    int64_t now = g->frame(g->opaque, f->linear);
+    uint32_t lin = now >= 0 && ((uint64_t)now & ~(uint64_t)(CSAM_PAGE - 1)) == f->pa
+                   ? f->linear : CSAM_NO_LINEAR;
     while (off < CSAM_PAGE) {
         if (csam_bit(f->cover, off)) {
             off++;
             continue;
         }
         unsigned end = gap_end_from(f, off);
-        int stop = gap_check(c, g, f, off, end);
+        int stop = gap_check(c, g, f, lin, off, end);
         unsigned from = off;
         /* A frame whose previous linear page was never scanned may begin with the tail of an
          * instruction from there: try starting 1..14 bytes in. The skipped head stays unknown
          * (csam_verdict_at says UNSCANNED there) until that page is scanned and covers it. */
         for (unsigned k = 1; stop < 0 && off == 0 && f->head_cover == 0 && k < 15 && k < end; k++) {
-            stop = gap_check(c, g, f, k, end);
+            stop = gap_check(c, g, f, lin, k, end);
             from = k;
         }
         if (stop < 0) {
@@ -177,7 +182,7 @@ int csam_sweep_frame(struct csam *c, const struct csam_guest *g, struct csam_fra
             return added;
         }
         c->st.sweep_consistent++;
-        added += gap_commit(c, g, f, from, (unsigned)stop);
+        added += gap_commit(c, g, f, lin, from, (unsigned)stop);
         /* stop < end: an instruction waiting for its next page; the bytes stay uncovered and
          * are decoded by csam_scan if execution gets there. */
         off = end > (unsigned)stop ? end : (unsigned)stop;
