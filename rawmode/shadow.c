@@ -179,6 +179,9 @@ void shadow_print_stats(const struct shadow *s, FILE *out)
     fprintf(out, "shadow: %" PRIu64 " faults: %" PRIu64 " mapped, %" PRIu64 " upgraded to writable (first "
             "write, D set), %" PRIu64 " spurious, %" PRIu64 " reflected as guest #PF\n",
             t->faults, t->mapped, t->upgraded, t->spurious, t->guest_pf);
+    if (t->ahead)
+        fprintf(out, "shadow: %" PRIu64 " more 4 KiB pieces of large guest pages mapped with the faulting one\n",
+                t->ahead);
     fprintf(out, "shadow: emulated instead: %" PRIu64 " MMIO/not RAM, %" PRIu64 " below mmap_min_addr %#" PRIx64
             ", %" PRIu64 " writes to monitored frames, %" PRIu64 " supervisor-only in the user view, %" PRIu64
             " mmap errors\n", t->emulate_mmio, t->emulate_low, t->mmap_min_addr, t->emulate_monitored,

@@ -104,6 +104,7 @@ struct shadow_stats {
     uint64_t emulate_monitored;   /* write to a write-monitored frame (hook called) */
     uint64_t emulate_user_view;   /* supervisor page / supervisor-only write in view USER */
     uint64_t map_errors;          /* mmap failed even after an eviction */
+    uint64_t ahead;               /* pieces of large guest pages mapped with the faulting one */
     uint64_t live, peak;          /* 4 KiB pages mapped now, most ever */
     uint64_t runs;                /* maximal runs of mergeable pages: host VMAs <= 2*runs+1 */
     uint64_t vma_budget;

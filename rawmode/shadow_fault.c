@@ -14,7 +14,8 @@
  *  3. Map the 4 KiB piece of the frame at the faulting linear page with the guest's rights:
  *     readable always, executable unless NX, writable only when the guest allows the write
  *     AND the page is already dirty (or this access writes it) AND the frame is not
- *     monitored. Mapping a clean page read-only makes its first write fault again, and that
+ *     monitored. A 2 MiB / 4 MiB guest page is mapped whole (shadow_map_large).
+ *     Mapping a clean page read-only makes its first write fault again, and that
  *     walk sets D: the guest sees D exactly when its page was written, as on hardware.
  *     (Unpaged guests have no D bit: linear = physical, everything writable.) */
 #include <sys/mman.h>
@@ -37,6 +38,51 @@ static bool shadow_paged(struct shadow *s)
     struct vcpu_state st;
     x86_emu_get_state(s->e, &st);
     return (st.cr0 & CR0_PG) != 0;
+}
+
+/* Host rights of piece i of a large page mapped with prot, or -1 when it cannot be mapped. */
+static int shadow_piece_prot(const struct shadow *s, uint32_t page, uint64_t pa, unsigned prot)
+{
+    if (page < s->min_page || !guest_mem_ptr(&s->vm->mem, pa))
+        return -1;
+    return (int)(shadow_frame_monitored(s, pa >> 12) ? prot & ~(unsigned)PROT_WRITE : prot);
+}
+
+/* A 2 MiB / 4 MiB guest page is one translation with one set of rights and one A/D pair, so
+ * all of it is mapped at once: one host call per stretch of RAM pieces with equal rights
+ * (monitored frames read-only, holes and pages below mmap_min_addr left out). One fault then
+ * covers what would take 512 or 1024, which matters for Linux's direct map of lowmem. */
+static int shadow_map_large(struct shadow *s, uint32_t linear, const struct x86_emu_xlate *x, unsigned prot,
+                            unsigned flags)
+{
+    uint32_t npages = x->page_size >> 12;
+    uint32_t base = (linear >> 12) & ~(npages - 1), fault = (linear >> 12) - base;
+    uint64_t base_pa = x->pa & ~(uint64_t)(x->page_size - 1);
+    /* The stretch holding the faulting piece is mapped last, so that an eviction forced by
+     * the budget can never undo it (the fault would repeat forever). */
+    int fp = shadow_piece_prot(s, base + fault, base_pa + ((uint64_t)fault << 12), prot);
+    uint32_t fi = fault, fj = fault + 1;
+    while (fi > 0 && shadow_piece_prot(s, base + fi - 1, base_pa + ((uint64_t)(fi - 1) << 12), prot) == fp)
+        fi--;
+    while (fj < npages && shadow_piece_prot(s, base + fj, base_pa + ((uint64_t)fj << 12), prot) == fp)
+        fj++;
+    for (uint32_t i = 0; i < npages;) {
+        int p = shadow_piece_prot(s, base + i, base_pa + ((uint64_t)i << 12), prot);
+        if (i == fi || p < 0) {
+            i = i == fi ? fj : i + 1;
+            continue;
+        }
+        uint32_t j = i + 1;
+        while (j < npages && j != fi && shadow_piece_prot(s, base + j, base_pa + ((uint64_t)j << 12), prot) == p)
+            j++;
+        if (shadow_map_range(s, base + i, j - i, base_pa + ((uint64_t)i << 12), (unsigned)p, flags) == 0)
+            s->st.ahead += j - i;
+        i = j;
+    }
+    int rc = shadow_map_range(s, base + fi, fj - fi, base_pa + ((uint64_t)fi << 12), (unsigned)fp, flags);
+    if (rc == 0)
+        s->st.ahead += fj - fi - 1;
+    return rc;
 }
 
 enum shadow_result shadow_fault(struct shadow *s, uint32_t linear, unsigned access, uint32_t *guest_err)
@@ -106,7 +152,12 @@ enum shadow_result shadow_fault(struct shadow *s, uint32_t linear, unsigned acce
         flags |= SHE_LARGE2M;
     else if (x.page_size == (4u << 20))
         flags |= SHE_LARGE4M;
-    if (shadow_map_page(s, page, pa, prot, flags) < 0)
+    /* With the A20 gate closed the pieces of a large page do not map consecutive frames:
+     * map the faulting piece only. */
+    int rc = (flags & (SHE_LARGE2M | SHE_LARGE4M)) && !s->vm->a20_clear
+                 ? shadow_map_large(s, linear, &x, prot, flags)
+                 : shadow_map_page(s, page, pa, prot, flags);
+    if (rc < 0)
         return SHADOW_EMULATE;
     if ((old & SHE_LIVE) && (old & SHE_FRAME) == pa)
         s->st.upgraded++;

@@ -146,35 +146,45 @@ void shadow_unmap_page(struct shadow *s, uint32_t page)
     shadow_host_unmap(s, page, 1);
 }
 
-/* Maps frame pa at linear page `page` with host rights prot (PROT_*), replacing what is
- * there. Evicts everything first when a new run could push the VMA count past the budget. */
-int shadow_map_page(struct shadow *s, uint32_t page, uint64_t pa, unsigned prot, unsigned flags)
+/* Maps n pages of consecutive frames from pa at linear page `page` with host rights prot
+ * (PROT_*), replacing what is there, with one host call. Evicts everything first when a new
+ * run could push the VMA count past the budget (one range is at most one new run). */
+int shadow_map_range(struct shadow *s, uint32_t page, uint32_t n, uint64_t pa, unsigned prot, unsigned flags)
 {
-    if (shadow_live(s, page))
-        shadow_forget_page(s, page);
+    for (uint32_t i = 0; i < n; i++)
+        if (shadow_live(s, page + i))
+            shadow_forget_page(s, page + i);
     if (2 * (s->st.runs + 1) + 1 > s->st.vma_budget) {
         s->st.evictions++;
         shadow_flush(s, false);
     }
     void *at = (void *)((uintptr_t)page << 12);
     for (int attempt = 0;; attempt++) {
-        void *r = mmap(at, 4096, (int)prot, MAP_FIXED | MAP_SHARED, s->vm->mem.fd, (off_t)pa);
+        void *r = mmap(at, (size_t)n << 12, (int)prot, MAP_FIXED | MAP_SHARED, s->vm->mem.fd, (off_t)pa);
         if (r != MAP_FAILED)
             break;
         int e = errno;
         if (e != ENOMEM || attempt) {
             s->st.map_errors++;
-            /* MAP_FIXED may have removed the old mapping before failing: make sure the
-             * page is PROT_NONE so the books are right. */
-            shadow_host_unmap(s, page, 1);
+            /* MAP_FIXED may have removed the old mappings before failing: make sure the
+             * pages are PROT_NONE so the books are right. */
+            shadow_host_unmap(s, page, n);
             return -e;
         }
         s->st.evictions++;
         shadow_flush(s, false);
     }
-    s->ent[page] = (pa & SHE_FRAME) | SHE_LIVE | (prot & SHE_PROT) | (flags & ~(SHE_FRAME | SHE_PROT | SHE_LIVE));
-    shadow_track(s, page);
+    uint64_t fl = flags & ~(SHE_FRAME | SHE_PROT | SHE_LIVE);
+    for (uint32_t i = 0; i < n; i++) {
+        s->ent[page + i] = ((pa + ((uint64_t)i << 12)) & SHE_FRAME) | SHE_LIVE | (prot & SHE_PROT) | fl;
+        shadow_track(s, page + i);
+    }
     return 0;
+}
+
+int shadow_map_page(struct shadow *s, uint32_t page, uint64_t pa, unsigned prot, unsigned flags)
+{
+    return shadow_map_range(s, page, 1, pa, prot, flags);
 }
 
 /* Changes the rights of a live mapping (monitoring downgrades). */

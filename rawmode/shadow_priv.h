@@ -54,6 +54,7 @@ static inline bool shadow_frame_monitored(const struct shadow *s, uint64_t frame
 
 /* shadow_map.c: host mappings and their bookkeeping. */
 int shadow_map_page(struct shadow *s, uint32_t page, uint64_t pa, unsigned prot, unsigned flags);
+int shadow_map_range(struct shadow *s, uint32_t page, uint32_t n, uint64_t pa, unsigned prot, unsigned flags);
 int shadow_protect_page(struct shadow *s, uint32_t page, unsigned prot);
 void shadow_unmap_page(struct shadow *s, uint32_t page);
 uint32_t shadow_next_live(const struct shadow *s, uint32_t from);

@@ -137,6 +137,22 @@ static struct shadow_stats stats(void)
     return st;
 }
 
+/* Host VMAs inside [lo, hi). */
+static unsigned vmas_in(uint64_t lo, uint64_t hi)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    cr_assert_not_null(f);
+    char line[512];
+    unsigned n = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long a, b;
+        if (sscanf(line, "%llx-%llx", &a, &b) == 2 && a < hi && b > lo)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
 /* ---- tests ---- */
 
 Test(shadow, maps_a_user_page_and_reads_guest_data)
@@ -384,21 +400,80 @@ Test(shadow, unpaged_guest_maps_physical_writable)
     cr_assert_eq(shadow_fault(sh, 0xb8000, SH_WRITE | SH_USER, NULL), SHADOW_EMULATE, "VGA window");
 }
 
-Test(shadow, large_page_maps_4k_pieces_and_invlpg_drops_them_all)
+Test(shadow, large_page_is_mapped_whole_and_invlpg_drops_it_whole)
 {
     pw32(PD + 2 * 4, 0x00c00000 | P | W | U | PS);     /* 4 MiB page: linear 8 MiB -> pa 12 MiB */
     set_paging(true, PD, CR4_PSE, 0, 0);
     create_shadow();
     pw32(0x00c05004, 0x4444);
+    pw32(0x00e00000, 0x5555);
     cr_assert_eq(shadow_fault(sh, 0x00805004, SH_READ | SH_USER, NULL), SHADOW_MAPPED);
-    cr_assert_eq(shadow_fault(sh, 0x00a00000, SH_READ | SH_USER, NULL), SHADOW_MAPPED);
     uint32_t v = 0;
     cr_assert(probe(0x00805004, false, &v));
     cr_assert_eq(v, 0x4444u);
-    cr_assert_eq(stats().live, 2u, "one 4 KiB piece per fault");
+    cr_assert(probe(0x00a00000, false, &v), "the other pieces need no fault of their own");
+    cr_assert_eq(v, 0x5555u);
+    struct shadow_stats st = stats();
+    cr_assert_eq(st.live, 1024u);
+    cr_assert_eq(st.ahead, 1023u);
+    cr_assert_eq(st.runs, 1u, "one host mapping");
+    cr_assert_eq(shadow_query(sh, 0x00bff000, NULL), PROT_READ | PROT_EXEC, "clean: read-only everywhere");
+    /* The first write sets the one D bit and makes the whole page writable. */
+    cr_assert_eq(shadow_fault(sh, 0x00900000, SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(pr32(PD + 8) & D, D);
+    cr_assert_eq(shadow_query(sh, 0x00bff000, NULL), PROT_READ | PROT_WRITE | PROT_EXEC);
     shadow_invlpg(sh, 0x00bff000);      /* another address inside the same 4 MiB page */
     cr_assert(!readable(0x00805004));
     cr_assert(!readable(0x00a00000));
+    cr_assert_eq(stats().live, 0u);
+}
+
+Test(shadow, large_page_over_low_memory_skips_page_0_and_the_vga_hole)
+{
+    pw32(PD, 0x0 | P | W | U | PS | A | D);           /* identity 4 MiB page at 0, as at boot */
+    set_paging(true, PD, CR4_PSE, 0, 0);
+    create_shadow();
+    shadow_monitor_frame(sh, 0x00200000, true);
+    cr_assert_eq(shadow_fault(sh, 0x00100000, SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(stats().live, 1024u - 1 - 32, "page 0 and the 32 VGA pages stay unmapped");
+    cr_assert_eq(shadow_query(sh, 0x0, NULL), -1);
+    cr_assert_eq(shadow_query(sh, 0xa0000, NULL), -1);
+    cr_assert_eq(shadow_query(sh, 0xbf000, NULL), -1);
+    cr_assert_eq(shadow_query(sh, 0x00200000, NULL), PROT_READ | PROT_EXEC, "monitored frame: read-only");
+    cr_assert_eq(shadow_query(sh, 0x00201000, NULL), PROT_READ | PROT_WRITE | PROT_EXEC);
+    cr_assert_eq(shadow_query(sh, 0x001ff000, NULL), PROT_READ | PROT_WRITE | PROT_EXEC);
+    cr_assert_eq(stats().runs, 4u, "[1, A0) [C0, 200) [200] (201, 400)");
+    cr_assert_leq(vmas_in(0, 1ull << 32), 2 * stats().runs + 1);
+    cr_assert_eq(shadow_fault(sh, 0xb8000, SH_WRITE | SH_USER, NULL), SHADOW_EMULATE);
+}
+
+Test(shadow, large_page_with_more_stretches_than_the_budget_still_maps_the_faulting_piece)
+{
+    pw32(PD + 2 * 4, 0x00c00000 | P | W | U | PS | A | D);
+    set_paging(true, PD, CR4_PSE, 0, 0);
+    create_shadow();
+    for (unsigned i = 0; i < 64; i += 2)
+        shadow_monitor_frame(sh, 0x00c00000 + i * 4096, true);     /* 64 alternating stretches */
+    shadow_set_vma_budget(sh, 11);
+    cr_assert_eq(shadow_fault(sh, 0x00821000, SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert(shadow_query(sh, 0x00821000, NULL) & PROT_WRITE, "the faulting piece is mapped");
+    cr_assert_gt(stats().evictions, 0u);
+    cr_assert_leq(2 * stats().runs + 1, 11u);
+    cr_assert_leq(vmas_in(0, 1ull << 32), 11u);
+}
+
+Test(shadow, pae_2m_page_is_mapped_whole)
+{
+    pw64(PDPT, PAE_PD | P);
+    pw64(PAE_PD + 3 * 8, 0x00400000 | P | W | U | PS | A | D);    /* linear 6..8 MiB -> pa 4 MiB */
+    set_paging(true, PDPT, CR4_PAE, 0, 0);
+    create_shadow();
+    cr_assert_eq(shadow_fault(sh, 0x00712345, SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(stats().live, 512u);
+    uint64_t pa = 0;
+    cr_assert_eq(shadow_query(sh, 0x00600000, &pa), PROT_READ | PROT_WRITE | PROT_EXEC);
+    cr_assert_eq(pa, 0x00400000u);
+    shadow_invlpg(sh, 0x00600000);
     cr_assert_eq(stats().live, 0u);
 }
 
@@ -429,22 +504,6 @@ Test(shadow, wp1_supervisor_write_to_read_only_page_is_a_guest_fault)
     uint32_t gerr = 0;
     cr_assert_eq(shadow_fault(sh, LIN(1), SH_WRITE, &gerr), SHADOW_GUEST_PF);
     cr_assert_eq(gerr, 3u);
-}
-
-/* Host VMAs inside [lo, hi). */
-static unsigned vmas_in(uint64_t lo, uint64_t hi)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    cr_assert_not_null(f);
-    char line[512];
-    unsigned n = 0;
-    while (fgets(line, sizeof(line), f)) {
-        unsigned long long a, b;
-        if (sscanf(line, "%llx-%llx", &a, &b) == 2 && a < hi && b > lo)
-            n++;
-    }
-    fclose(f);
-    return n;
 }
 
 Test(shadow, contiguous_pages_merge_into_one_host_vma)
