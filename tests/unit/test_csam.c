@@ -1,6 +1,7 @@
 /* Unit tests for CSAM (csam/): hand-assembled guest code in a fake guest with a shuffled
  * linear -> frame map, plus a real 32-bit code sample (libc's .text) cross-checked with Capstone. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <capstone/capstone.h>
 #include <elf.h>
 #include <errno.h>
@@ -686,41 +687,43 @@ static int64_t sample_frame(void *opaque, uint32_t linear)
     return (int64_t)(sample_pages - 1 - page) * PG;
 }
 
-/* Loads up to max_bytes of libc's .text and its exported function addresses within them. */
-static bool load_libc_sample(struct sample *s, uint32_t max_bytes)
+/* Loads up to max_bytes of an ELF32 file's .text (from its first page boundary) into a fresh
+ * fake guest, with its function symbols (.symtab, else .dynsym) inside them as entry points. */
+static bool load_elf_sample(const char *path, struct sample *s, uint32_t max_bytes)
 {
-    static const char *paths[] = { "/usr/lib32/libc.so.6", "/lib32/libc.so.6",
-                                   "/usr/lib/i386-linux-gnu/libc.so.6" };
     size_t size = 0;
-    uint8_t *elf = NULL;
-    for (size_t i = 0; i < 3 && !elf; i++)
-        elf = read_file(paths[i], &size);
+    uint8_t *elf = read_file(path, &size);
     if (!elf)
         return false;
     const Elf32_Ehdr *eh = (const Elf32_Ehdr *)elf;
-    if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS32 ||
+    if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+        eh->e_ident[EI_CLASS] != ELFCLASS32 || eh->e_machine != EM_386 ||
         eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(Elf32_Shdr) > size) {
         free(elf);
         return false;
     }
     const Elf32_Shdr *sh = (const Elf32_Shdr *)(elf + eh->e_shoff);
     const char *shstr = (const char *)elf + sh[eh->e_shstrndx].sh_offset;
-    const Elf32_Shdr *text = NULL, *dynsym = NULL;
+    const Elf32_Shdr *text = NULL, *syms = NULL;
     for (unsigned i = 0; i < eh->e_shnum; i++) {
         if (!strcmp(shstr + sh[i].sh_name, ".text"))
             text = &sh[i];
-        if (sh[i].sh_type == SHT_DYNSYM)
-            dynsym = &sh[i];
+        if (sh[i].sh_type == SHT_SYMTAB || (sh[i].sh_type == SHT_DYNSYM && !syms))
+            syms = &sh[i];
     }
-    if (!text || !dynsym) {
+    if (!text || !syms || text->sh_offset + (uint64_t)text->sh_size > size) {
         free(elf);
         return false;
     }
-    /* Start at a page boundary inside .text so whole frames hold code. */
     uint32_t start = (text->sh_addr + PG - 1) & ~(PG - 1);
     uint32_t end = text->sh_addr + text->sh_size;
+    if (start >= end) {
+        free(elf);
+        return false;
+    }
     if (end - start > max_bytes)
         end = start + max_bytes;
+    memset(s, 0, sizeof(*s));
     s->vaddr = start;
     s->size = end - start;
     sample_base = start;
@@ -733,8 +736,8 @@ static bool load_libc_sample(struct sample *s, uint32_t max_bytes)
         memcpy(mem.host + sample_frame(NULL, start + p * PG),
                elf + text->sh_offset + (start - text->sh_addr) + p * PG, n);
     }
-    const Elf32_Sym *sym = (const Elf32_Sym *)(elf + dynsym->sh_offset);
-    for (unsigned i = 0; i < dynsym->sh_size / sizeof(*sym) && s->nentries < 4096; i++)
+    const Elf32_Sym *sym = (const Elf32_Sym *)(elf + syms->sh_offset);
+    for (unsigned i = 0; i < syms->sh_size / sizeof(*sym) && s->nentries < 4096; i++)
         if (ELF32_ST_TYPE(sym[i].st_info) == STT_FUNC && sym[i].st_value >= start &&
             sym[i].st_value < end)
             s->entries[s->nentries++] = sym[i].st_value;
@@ -742,51 +745,53 @@ static bool load_libc_sample(struct sample *s, uint32_t max_bytes)
     return true;
 }
 
-TestSuite(csam_sample, .fini = teardown);
+struct sample_result {
+    unsigned checked, unknown, safe_pages, scanned_pages;
+    unsigned found[CSAM_KIND_COUNT];
+};
 
-Test(csam_sample, libc_text_matches_capstone)
+/* Scans every entry, then walks CSAM's instruction starts in each safe page: Capstone must agree
+ * on each length and on each sensitive kind, both ways. */
+static void sample_check(const char *name, struct sample *s, struct sample_result *res)
 {
-    static struct sample s;
-    if (!load_libc_sample(&s, 4096 * 1024))
-        cr_skip_test("no 32-bit libc.so.6 (gcc-multilib) to take a code sample from");
     struct csam_guest g = { .frame = sample_frame };
     struct csam_config cfg = { .cpuid_sensitive = true };
     cs = csam_create(&mem, &cfg);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (unsigned i = 0; i < s.nentries; i++)
-        cr_assert_geq(csam_scan(cs, &g, s.entries[i]), 0);
+    for (unsigned i = 0; i < s->nentries; i++)
+        cr_assert_geq(csam_scan(cs, &g, s->entries[i]), 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    cr_log_info("scan time: %.1f ms\n", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
     struct csam_stats st;
     csam_get_stats(cs, &st);
-    cr_log_info("libc sample: %u KiB, %u entries\n", s.size / 1024, s.nentries);
+    cr_log_info("%s: %u KiB, %u entries, scanned in %.1f ms\n", name, s->size / 1024, s->nentries,
+                (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
     csam_print_stats(cs, stderr);
-    cr_expect_gt(st.insns_decoded, 1000);
-    cr_expect_eq(st.path_undecodable, 0, "libc's reachable code decodes");
+    cr_expect_eq(st.path_undecodable, 0, "%s: reachable code decodes", name);
 
     csh h;
     cr_assert_eq(cs_open(CS_ARCH_X86, CS_MODE_32, &h), CS_ERR_OK);
     cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
     cs_insn *in = cs_malloc(h);
-    unsigned checked = 0, unknown = 0, safe_pages = 0, found[CSAM_KIND_COUNT] = { 0 };
     for (uint32_t page = 0; page < sample_pages; page++) {
-        uint32_t lin = s.vaddr + page * PG;
+        uint32_t lin = s->vaddr + page * PG;
         uint64_t pa = (uint64_t)sample_frame(NULL, lin);
-        if (!csam_frame_scanned(cs, pa) || csam_frame_unsafe(cs, pa))
+        if (!csam_frame_scanned(cs, pa))
+            continue;
+        res->scanned_pages++;
+        if (csam_frame_unsafe(cs, pa))
             continue;
         if (csam_patch_frame(cs, pa) < 0)
-            cr_assert_fail("patching a scanned libc frame failed");
-        safe_pages++;
-        /* Walk CSAM's instruction starts; Capstone must agree on each length and kind. */
-        uint32_t page_end = s.vaddr + s.size - lin < PG ? s.vaddr + s.size - lin : PG;
+            cr_assert_fail("%s: patching a scanned frame failed", name);
+        res->safe_pages++;
+        uint32_t page_end = s->vaddr + s->size - lin < PG ? s->vaddr + s->size - lin : PG;
         for (uint32_t off = 0; off < page_end;) {
             if (csam_verdict_at(cs, pa + off) != CSAM_NATIVE) {
                 off++;
                 continue;
             }
             uint8_t buf[16] = { 0 };
-            uint32_t n = lin + off + 15 <= s.vaddr + s.size ? 15 : s.vaddr + s.size - lin - off;
+            uint32_t n = lin + off + 15 <= s->vaddr + s->size ? 15 : s->vaddr + s->size - lin - off;
             for (uint32_t i = 0; i < n; i++) {
                 uint32_t l = lin + off + i;
                 buf[i] = mem.host[sample_frame(NULL, l & ~(PG - 1)) + (l & (PG - 1))];
@@ -798,43 +803,101 @@ Test(csam_sample, libc_text_matches_capstone)
             size_t left = n;
             uint64_t addr = lin + off;
             if (!cs_disasm_iter(h, &code, &left, &addr, in)) {
-                /* Capstone 4 lacks some newer instructions (rdpkru/wrpkru in pkey_set): counted,
-                 * and bounded below so that a real disagreement cannot hide here. */
-                cr_log_info("Capstone cannot decode at %#x (CSAM: %s)\n", lin + off,
+                /* Capstone 4 lacks some newer instructions (rdpkru/wrpkru in glibc's pkey_set):
+                 * counted, and bounded by the caller so a real disagreement cannot hide here. */
+                cr_log_info("%s: Capstone cannot decode at %#x (CSAM: %s)\n", name, lin + off,
                             site_ ? csam_kind_name((enum csam_kind)site_->kind) : "ordinary");
                 cr_expect_null(site_, "CSAM flags what Capstone does not know at %#x", lin + off);
-                unknown++;
+                res->unknown++;
                 off++;
                 continue;
             }
             int want = capstone_kind(h, in);
             int got = site_ ? site_->kind : -1;
             if (want >= 0 || got >= 0)
-                cr_expect_eq(got, want, "%#x %s %s: CSAM says %s", lin + off, in->mnemonic,
-                             in->op_str, got >= 0 ? csam_kind_name((enum csam_kind)got) : "nothing");
+                cr_expect_eq(got, want, "%s %#x %s %s: CSAM says %s", name, lin + off,
+                             in->mnemonic, in->op_str,
+                             got >= 0 ? csam_kind_name((enum csam_kind)got) : "nothing");
             if (site_)
                 cr_expect_eq(site_->len, in->size, "%#x: length", lin + off);
             if (got >= 0)
-                found[got]++;
+                res->found[got]++;
             /* (Within 15 bytes of the page end an instruction may wait for its next page.) */
             enum csam_verdict next = off + in->size < page_end
                                      ? csam_verdict_at(cs, pa + off + in->size) : CSAM_NATIVE;
             if (!(next == CSAM_UNSCANNED && off + in->size + 15 > PG))
                 cr_expect_eq(next, CSAM_NATIVE,
-                             "%#x %s: next instruction (Capstone length %u) is not a CSAM start",
-                             lin + off, in->mnemonic, in->size);
-            checked++;
+                             "%s %#x %s: next instruction (Capstone length %u) is not a CSAM start",
+                             name, lin + off, in->mnemonic, in->size);
+            res->checked++;
             off += in->size;
         }
     }
     cs_free(in, 1);
     cs_close(&h);
-    cr_log_info("checked %u instructions in %u safe pages (%u unknown to Capstone)\n", checked,
-                safe_pages, unknown);
-    cr_expect_lt(unknown * 1000, checked, "Capstone and CSAM disagree on too many instructions");
-    cr_expect_gt(safe_pages, sample_pages / 2, "most libc pages are consistent code");
-    cr_expect_gt(checked, 10000);
     csam_unpatch_all(cs);
+    csam_destroy(cs);
+    cs = NULL;
+}
+
+TestSuite(csam_sample, .fini = teardown);
+
+Test(csam_sample, libc_text_matches_capstone)
+{
+    static const char *paths[] = { "/usr/lib32/libc.so.6", "/lib32/libc.so.6",
+                                   "/usr/lib/i386-linux-gnu/libc.so.6" };
+    static struct sample s;
+    const char *path = NULL;
+    for (size_t i = 0; i < 3 && !path; i++)
+        if (load_elf_sample(paths[i], &s, 4096 * 1024))
+            path = paths[i];
+    if (!path)
+        cr_skip_test("no 32-bit libc.so.6 (gcc-multilib) to take a code sample from");
+    struct sample_result r = { 0 };
+    sample_check("libc", &s, &r);
+    cr_log_info("libc: checked %u instructions in %u safe of %u scanned pages (%u unknown to "
+                "Capstone)\n", r.checked, r.safe_pages, r.scanned_pages, r.unknown);
+    cr_expect_gt(r.safe_pages, r.scanned_pages * 9 / 10, "most libc pages are consistent code");
+    cr_expect_gt(r.checked, 10000);
+    cr_expect_lt(r.unknown * 1000, r.checked, "Capstone and CSAM disagree on too many instructions");
+}
+
+/* The project's own guest test kernels: CPL 0 code full of the instructions CSAM is about.
+ * They are built with the tests (the .elf files in build/tests/guests; ctest runs this from build/tests/unit,
+ * or set CSAM_GUEST_DIR). */
+Test(csam_sample, guest_kernels_match_capstone)
+{
+    const char *dir = getenv("CSAM_GUEST_DIR") ? getenv("CSAM_GUEST_DIR") : "../guests";
+    DIR *d = opendir(dir);
+    if (!d)
+        cr_skip_test("no guest kernels in %s (build them, or set CSAM_GUEST_DIR)", dir);
+    struct sample_result r = { 0 };
+    unsigned files = 0;
+    struct dirent *de;
+    static struct sample s;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 5 || strcmp(de->d_name + n - 4, ".elf"))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (!load_elf_sample(path, &s, 1u << 20))
+            continue;
+        sample_check(de->d_name, &s, &r);
+        free(mem.host);
+        mem.host = NULL;
+        files++;
+    }
+    closedir(d);
+    if (!files)
+        cr_skip_test("no guest kernels (*.elf) in %s", dir);
+    cr_log_info("%u guest kernels: checked %u instructions in %u safe of %u scanned pages\n", files,
+                r.checked, r.safe_pages, r.scanned_pages);
+    for (unsigned k = 0; k < CSAM_KIND_COUNT; k++)
+        if (r.found[k])
+            cr_log_info("  %s: %u\n", csam_kind_name((enum csam_kind)k), r.found[k]);
+    cr_expect_eq(r.unknown, 0);
+    cr_expect_gt(r.checked, 1000);
 }
 
 /* ---- through the interpreter's page walker (csam_frame_via_emu), with paging on ---- */
