@@ -33,11 +33,9 @@ static bool shadow_prot_allows(unsigned prot, unsigned access)
     return (prot & PROT_READ) != 0;
 }
 
-static bool shadow_paged(struct shadow *s)
+static bool shadow_paged(const struct shadow *s)
 {
-    struct vcpu_state st;
-    x86_emu_get_state(s->e, &st);
-    return (st.cr0 & CR0_PG) != 0;
+    return (x86_emu_peek(s->e)->cr0 & CR0_PG) != 0;
 }
 
 /* Host rights of piece i of a large page mapped with prot, or -1 when it cannot be mapped. */
