@@ -190,6 +190,9 @@ void raw_jail_print_stats(FILE *out)
         fprintf(out, "jail: not entered (no seccomp allowlist: raw mode alone is no boundary)\n");
         return;
     }
+#ifdef RINGFOLD_SANITIZE
+    fprintf(out, "jail: sanitizer build: the allowlist is NOT enforced (guest calls still trap)\n");
+#endif
     fprintf(out, "jail: seccomp filter installed, no new privileges; %u x86_64 system calls allowed; ",
             j->syscalls_allowed);
     if (j->fds_kept_open)
