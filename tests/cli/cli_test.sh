@@ -32,6 +32,15 @@ bad-input)
     rm -f "$out.img"
     expect 2 'engine raw: not available' -- "$rf" run --engine=raw "$demo"
     [ "$(wc -l <"$out")" -eq 1 ] || { echo "FAIL: more than one line for an unavailable engine"; cat "$out"; exit 1; }
+    # kvm where the probe finds no hardware virtualization (KVM-PVM here, or no /dev/kvm): one
+    # line, status 2, carrying the probe's own reason. Where kvm can run, nothing to check here.
+    kline=$("$rf" probe --engine=kvm --paged 2>&1)
+    if [ $? = 1 ]; then
+        kreason=${kline#kvm: no: }
+        expect 2 'engine kvm: not available: ' -- "$rf" run --engine=kvm "$demo"
+        [ "$(wc -l <"$out")" -eq 1 ] || { echo "FAIL: more than one line for kvm unavailable"; cat "$out"; exit 1; }
+        grep -qF -- "$kreason" "$out" || { echo "FAIL: kvm's refusal does not give the probe's reason '$kreason'"; cat "$out"; exit 1; }
+    fi
     ;;
 statuses)
     expect 0 'guest reset' -- "$rf" run --serial=null "$demo"

@@ -4,13 +4,19 @@
 #
 # usage: run_guest_test.sh --ringfold BIN --engine E --kernel K.elf --out PREFIX
 #            [--append=CMDLINE] [--expect-exit N] [--timeout S]
-#            [--golden FILE | --native PROG]
+#            [--golden FILE | --native PROG] [--paged] [--kvm-needs-hw=WHAT]
 # Writes PREFIX.serial (guest output) and PREFIX.expected; exits 0 on success.
 # Engine "qemu" runs the kernel under qemu-system-i386 (TCG) instead of ringfold: it
 # validates the tests themselves and is never part of ringfold.
+# Engines kvm and raw may be unable to run a test on this host: `ringfold probe --engine=E
+# [--paged]` decides (--paged: the kernel turns paging on; --kvm-needs-hw: on kvm it needs real
+# VT-x/AMD-V, asked as --paged too), and when it says no the test prints "SKIP: ..." with the
+# probe's reason and exits 77 (ctest SKIP_RETURN_CODE): never a silent pass. kvm on a host where
+# KVM runs only unpaged guests (KVM-PVM) runs unpaged tests with --force-engine.
 set -u
 
 ringfold= engine=emu kernel= out= append= have_append=0 expect=33 timeout=60 golden= native=
+paged=0 needs_hw=
 while [ $# -gt 0 ]; do
     case "$1" in
     --ringfold) ringfold=$2; shift ;;
@@ -22,6 +28,8 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2; shift ;;
     --golden) golden=$2; shift ;;
     --native) native=$2; shift ;;
+    --paged) paged=1 ;;
+    --kvm-needs-hw=*) needs_hw=${1#--kvm-needs-hw=} ;;
     *) echo "run_guest_test.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -33,6 +41,28 @@ fi
 if [ ! -f "$kernel" ]; then
     echo "run_guest_test.sh: kernel $kernel not built (make guest_$(basename "$kernel" .elf))" >&2
     exit 2
+fi
+
+force=
+if [ "$engine" = kvm ] || [ "$engine" = raw ]; then
+    set --
+    if [ "$paged" = 1 ] || { [ "$engine" = kvm ] && [ -n "$needs_hw" ]; }; then
+        set -- --paged
+    fi
+    line=$("$ringfold" probe "--engine=$engine" "$@" 2>&1)
+    pstatus=$?
+    case $pstatus in
+    0)  [ "$engine" = kvm ] && force=--force-engine ;;
+    1)  reason=${line#*: no: }
+        what=
+        [ "$paged" = 1 ] && what=" (the test turns paging on)"
+        [ "$paged" = 0 ] && [ "$engine" = kvm ] && [ -n "$needs_hw" ] &&
+            what=" (the test needs hardware virtualization: $needs_hw)"
+        echo "SKIP: engine $engine cannot run this test here: $reason$what"
+        exit 77 ;;
+    *)  echo "guest test: 'ringfold probe --engine=$engine $*' failed (status $pstatus): $line"
+        exit 1 ;;
+    esac
 fi
 
 mkdir -p "$(dirname "$out")"
@@ -49,6 +79,7 @@ if [ "$engine" = qemu ]; then
     status=$?
 else
     set -- "$ringfold" run "--engine=$engine" "--serial=file:$serial" "--timeout=$timeout"
+    [ -n "$force" ] && set -- "$@" "$force"
     [ "$have_append" = 1 ] && set -- "$@" "--append=$append"
     "$@" "$kernel" </dev/null
     status=$?
