@@ -1,5 +1,6 @@
 /* CPU models: lookup by name and the CPUID answer of a model, leaf by leaf, from the table in
  * cpu_model_table.c. Every engine asks here, so a guest sees the same processor on each. */
+#include <stdbool.h>
 #include <string.h>
 #include "ringfold/cpu_model.h"
 #include "cpu_model_table.h"
@@ -49,27 +50,21 @@ static uint32_t str4(const char *p)
     return v;
 }
 
-/* Vendor strings read EBX, EDX, ECX in that order (SDM Vol. 2A, CPUID leaf 0). */
-static void put_vendor(const struct cpu_model *m, uint32_t out[4])
-{
-    out[1] = str4(m->vendor);
-    out[3] = str4(m->vendor + 4);
-    out[2] = str4(m->vendor + 8);
-}
-
+/* Intel: a leaf past the maximum, basic or extended, gets "the data for the highest basic
+ * information leaf" (SDM Vol. 2A, CPUID); every model here is Intel-like in this. */
 void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
     (void)subleaf;      /* no leaf these models report is indexed by ECX */
     memset(out, 0, 4 * sizeof(out[0]));
-    if (!model_has_leaf(m, leaf)) {
-        if (m->oor == CPU_OOR_ZERO)
-            return;
+    if (!model_has_leaf(m, leaf))
         leaf = m->max_basic;
-    }
     switch (leaf) {
     case 0:
         out[0] = m->max_basic;
-        put_vendor(m, out);
+        /* The vendor string reads EBX, EDX, ECX in that order. */
+        out[1] = str4(m->vendor);
+        out[3] = str4(m->vendor + 4);
+        out[2] = str4(m->vendor + 8);
         break;
     case 1:
         memcpy(out, m->leaf1, sizeof(m->leaf1));
@@ -79,8 +74,6 @@ void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
         break;
     case 0x80000000u:
         out[0] = m->max_ext;
-        if (m->ext_vendor)
-            put_vendor(m, out);
         break;
     case 0x80000001u:
         memcpy(out, m->ext1, sizeof(m->ext1));
@@ -89,12 +82,6 @@ void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf,
     case 0x80000003u:
     case 0x80000004u:
         memcpy(out, m->brand + 16 * (leaf - 0x80000002u), 16);
-        break;
-    case 0x80000005u:
-        memcpy(out, m->ext5, sizeof(m->ext5));
-        break;
-    case 0x80000006u:
-        memcpy(out, m->ext6, sizeof(m->ext6));
         break;
     default:
         break;      /* in range but not defined for the model: zeros (SDM Vol. 2A, CPUID) */

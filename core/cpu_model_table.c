@@ -3,7 +3,11 @@
  * reports the same model, and raw mode falls back to emu, so a model never promises more than
  * emu can do. Sources: Intel SDM Vol. 2A, CPUID (Tables 3-8, 3-10, 3-11, 3-12); Intel AP-485
  * "Intel Processor Identification and the CPUID Instruction"; SDM Vol. 3 "Processor
- * identification and feature determination" (P6 family); AMD APM Vol. 3, Appendix E. */
+ * identification and feature determination" (P6 family).
+ *
+ * No AMD model yet: Linux runs EMMS (an MMX instruction) on every AuthenticAMD CPU, in the
+ * FXSAVE-leak workaround of restore_fpregs_from_fpstate, so an Athlon without MMX takes #UD
+ * on the way to user mode (tried: init dies at once). An amd-k7 model waits for emu's MMX. */
 #include "ringfold/cpu_model.h"
 #include "cpu_model_table.h"
 
@@ -26,7 +30,6 @@ const struct cpu_model cpu_model_table[] = {
         .name = "ringfold",
         .summary = "RingfoldVCPU, family 6: every feature emu implements, NX included (default)",
         .vendor = "RingfoldVCPU",
-        .oor = CPU_OOR_HIGHEST_BASIC,
         .max_basic = 2,
         .leaf1 = { 0x00000633u, 0, 0,
                    P6_BASE | CPUID_SEP | CPUID_PAT | CPUID_PSE36 | CPUID_FXSR },
@@ -47,7 +50,6 @@ const struct cpu_model cpu_model_table[] = {
         .name = "pentium-pro",
         .summary = "GenuineIntel Pentium Pro (6/1/9): no SEP, PAT, PSE-36, FXSR or NX",
         .vendor = "GenuineIntel",
-        .oor = CPU_OOR_HIGHEST_BASIC,
         .max_basic = 2,
         .leaf1 = { 0x00000619u, 0, 0, P6_BASE },
         .leaf2 = { P6_TLB_DESC, 0, 0, 0x0a040642u },
@@ -63,36 +65,11 @@ const struct cpu_model cpu_model_table[] = {
         .name = "pentium2",
         .summary = "GenuineIntel Pentium II Deschutes (6/5/2) without MMX: no NX",
         .vendor = "GenuineIntel",
-        .oor = CPU_OOR_HIGHEST_BASIC,
         .max_basic = 2,
         .leaf1 = { 0x00000652u, 0, 0,
                    P6_BASE | CPUID_SEP | CPUID_PAT | CPUID_PSE36 | CPUID_FXSR },
         .leaf2 = { P6_TLB_DESC, 0, 0, 0x0c040843u },
         .max_ext = 0,
-    },
-    {
-        /* AMD Athlon, first K7 core (family 6 model 1), stepping 2. On the real part Linux
-         * prints leaf 1 EDX 0081f9ff and 0x80000001 EDX c0c1f9ff: no APIC, no PSE-36, no FXSR;
-         * here MMX, SYSCALL, MMX extensions and 3DNow! are left out (emu implements none of
-         * them). Max basic leaf 1; the extended leaves repeat the vendor in 0x80000000 and the
-         * leaf 1 features in 0x80000001 (AMD APM Vol. 3, E.4.2), whose EAX is the same
-         * signature. 0x80000005 (AMD APM E.4.4): 4 MiB TLB 8 entries each way, 4 KiB TLB 24
-         * data and 16 instruction entries, all fully associative (0xff); L1D and L1I 64 KiB,
-         * 2-way, one line per tag, 64-byte lines. 0x80000006: L2 512 KiB, 2-way (code 2), one
-         * line per tag, 64-byte lines; no L2 TLB reported. Leaves past the maximum read zero. */
-        .name = "amd-k7",
-        .summary = "AuthenticAMD Athlon K7 (6/1/2) without MMX, SYSCALL or 3DNow!: no NX",
-        .vendor = "AuthenticAMD",
-        .oor = CPU_OOR_ZERO,
-        .max_basic = 1,
-        .leaf1 = { 0x00000612u, 0, 0, P6_BASE | CPUID_SEP | CPUID_PAT },
-        .max_ext = 0x80000006u,
-        .ext_vendor = true,
-        .ext1 = { 0x00000612u, 0, 0,
-                  (P6_BASE | CPUID_PAT) & CPUID_AMD_MIRROR },
-        .brand = "AMD-K7(tm) Processor",
-        .ext5 = { 0xff08ff08u, 0xff18ff10u, 0x40020140u, 0x40020140u },
-        .ext6 = { 0, 0, 0x02002140u, 0 },
     },
 };
 

@@ -12,9 +12,8 @@
                            CPUID_PAE | CPUID_MCE | CPUID_CX8 | CPUID_SEP | CPUID_MTRR | CPUID_PGE | \
                            CPUID_MCA | CPUID_CMOV | CPUID_PAT | CPUID_PSE36 | CPUID_FXSR)
 #define SYS_CPUID_EMU_ECX 0u
-/* Leaf 0x80000001: NX (the PAE walker enforces it with EFER.NXE), and on AMD models the leaf 1
- * bits AMD repeats there. No SYSCALL, no long mode. */
-#define SYS_CPUID_EMU_EXT_EDX (CPUID_EXT_NX | (SYS_CPUID_EMU_EDX & CPUID_AMD_MIRROR))
+/* Leaf 0x80000001: NX (the PAE walker enforces it with EFER.NXE). No SYSCALL, no long mode. */
+#define SYS_CPUID_EMU_EXT_EDX CPUID_EXT_NX
 #define SYS_CPUID_EMU_EXT_ECX 0u
 
 #endif

@@ -18,8 +18,8 @@ void cpu_model_list(FILE *out);
 const char *cpu_model_name(const struct cpu_model *m);
 
 /* The registers CPUID leaf/subleaf returns on this model: out = { EAX, EBX, ECX, EDX }.
- * Defined for every 32-bit leaf: a leaf past the model's maximum gets what the model's
- * vendor answers there (Intel: the highest basic leaf; AMD: zeros). */
+ * Defined for every 32-bit leaf: a leaf past the model's maximum (basic or extended) gets
+ * the highest basic leaf's answer, as on Intel parts (SDM Vol. 2A, CPUID). */
 void cpu_model_cpuid(const struct cpu_model *m, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* The highest leaf of a range the model answers itself: range 0 gives the highest basic
@@ -61,9 +61,5 @@ const struct cpu_model *cpu_model_at(unsigned i);
 #define CPUID_EXT_LM      (1u << 29)
 #define CPUID_EXT_3DNOWEXT (1u << 30)
 #define CPUID_EXT_3DNOW   (1u << 31)
-/* AMD's leaf 0x80000001 EDX repeats these leaf 1 EDX bits at the same positions (AMD APM
- * Vol. 3 Appendix E.4.2): FPU..CX8, APIC, MTRR..PSE36, MMX, FXSR (bit 11 is SYSCALL there,
- * not SEP). */
-#define CPUID_AMD_MIRROR  0x0183f3ffu
 
 #endif
