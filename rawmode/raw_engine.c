@@ -56,7 +56,8 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
 {
     struct raw *r = opaque;
     struct vm *vm = r->vm;
-    if (r->native_broken || !(s->cr0 & CR0_PE) || (s->eflags & (EFL_VM | EFL_TF | EFL_RF)))
+    /* RF is fine: it only suppresses instruction breakpoints, and the host has none for us. */
+    if (r->native_broken || !(s->cr0 & CR0_PE) || (s->eflags & (EFL_VM | EFL_TF)))
         return false;
     if (SEG_ATTR_DPL(s->seg[S_SS].attr) != 3 || (s->seg[S_CS].sel & 3) != 3 || !(s->seg[S_CS].attr & SEG_ATTR_DB))
         return false;
@@ -214,6 +215,7 @@ static void raw_native_once(struct raw *r)
     memcpy(st->gpr, f->gpr, sizeof(st->gpr));
     st->eip = f->eip;
     st->eflags = (st->eflags & ~RAW_NATIVE_FLAGS) | (f->eflags & RAW_NATIVE_FLAGS);
+    st->eflags &= ~EFL_RF;      /* no breakpoints natively: RF means nothing there */
     const uint16_t host[SEG_COUNT] = { [S_ES] = f->es, [S_CS] = f->cs, [S_SS] = f->ss,
                                        [S_DS] = f->ds, [S_FS] = f->fs, [S_GS] = f->gs };
     int bad = -1;

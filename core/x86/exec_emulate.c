@@ -268,6 +268,11 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
             return X86_EMU_STOP;
         if (vclock_ns(clk) >= deadline)
             return X86_EMU_BUDGET;
+        if ((cpu->s.eflags & EFL_RF) && !ex->dbg && !(cpu->s.eflags & EFL_TF)) {
+            /* RF only suppresses instruction breakpoints (SDM Vol. 3 §17.3.1.1); with none armed
+             * it may simply be cleared, as the instruction that follows would. */
+            cpu->s.eflags &= ~EFL_RF;
+        }
         if ((cpu->s.eflags & (EFL_TF | EFL_RF)) || ex->dbg || TRACE_ON(TRACE_INSN)) {
             /* Single-stepping and breakpoints: the emu engine's own loop does them right. */
             uint64_t before = clk->icount;
