@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pc.h"
+#include "ringfold/cpu_model.h"
 #include "ringfold/vm.h"
 
 static struct vm vm;
@@ -228,4 +229,31 @@ Test(kvm_live, interrupt_waits_for_the_window)
     struct vcpu_state b;
     kvm_engine_ops.get_state(priv, &b);
     cr_assert_eq(b.gpr[R_ECX] & 0xffff, 0, "delivered only after the CLI loop ran out");
+}
+
+Test(kvm_live, cpuid_comes_from_the_cpu_model)
+{
+    /* The registers CPUID left are read back after the HLT that ends the snippet. */
+    static const uint8_t code[] = { 0x0f, 0xa2, 0xfa, 0xf4 };     /* cpuid; cli; hlt */
+    for (uint32_t leaf = 0; leaf <= 1; leaf++) {
+        struct vcpu_state st, b;
+        load_code(code, sizeof(code), &st);
+        st.gpr[R_EAX] = leaf;
+        st.gpr[R_ECX] = 0;
+        vm.stop = 0;
+        kvm_engine_ops.set_state(priv, &st);
+        kvm_engine_ops.run(priv, vclock_ns(&vm.clock) + 2000000000ull);
+        cr_assert_eq(vm.stop, VM_STOP_HUNG, "%s", vm.stop_msg);
+        kvm_engine_ops.get_state(priv, &b);
+        uint32_t want[4];
+        cpu_model_cpuid(vm.cpu, leaf, 0, want);
+        if (leaf == 0) {
+            cr_assert_eq(b.gpr[R_EAX], want[0], "max leaf %#x vs model %#x", b.gpr[R_EAX], want[0]);
+            cr_assert_eq(b.gpr[R_EBX], want[1]);
+            cr_assert_eq(b.gpr[R_ECX], want[2]);
+            cr_assert_eq(b.gpr[R_EDX], want[3]);
+        } else {
+            cr_assert_eq(b.gpr[R_EAX], want[0], "signature %#x vs model %#x", b.gpr[R_EAX], want[0]);
+        }
+    }
 }
