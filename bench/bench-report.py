@@ -247,7 +247,8 @@ def write_chart_data(dirname, ran, rows, lran, lrows):
                                   + ["-" if not v else "%.4g" % v for v in vals]) + "\n")
     return {"nanosys": " ".join(ran), "linuxsys": " ".join(lran) if lrows else "",
             "ratiosys": " ".join(rsys) if names and rsys else "",
-            "rationano": sum(1 for k, _ in names if k == "nano")}
+            "rationano": sum(1 for k, _ in names if k == "nano"),
+            "ratiolinux": sum(1 for k, _ in names if k == "linux")}
 
 
 def cpu_model():

@@ -3,8 +3,8 @@
 # scale), and every figure's ratio to QEMU TCG (log scale, 1 = QEMU TCG). Each system keeps its
 # colour in every panel; whiskers span the runs' min..max around the median bar.
 # Run in the directory where bench-report.py --chart-dir wrote nano.tsv, linux.tsv, ratio.tsv
-# and vars.gp (nanosys, linuxsys, ratiosys: the systems in each file; rationano: how many of
-# ratio.tsv's rows are nanobenchmarks; subtitle):
+# and vars.gp (nanosys, linuxsys, ratiosys: the systems in each file; rationano, ratiolinux: how
+# many of ratio.tsv's rows are nanobenchmarks and Linux workloads; subtitle):
 #   gnuplot -e "outfile='/abs/chart.svg'" vars.gp /path/to/bench/chart.gp
 haslinux = strlen(linuxsys) > 0
 hasratio = strlen(ratiosys) > 0
@@ -36,9 +36,10 @@ set xtics nomirror font ",12"
 set ytics nomirror
 set key top left horizontal font ",12" samplen 2
 set key autotitle columnheader   # line 1 is a header in every file: read as such, never as a row
-set offsets 0, 0, graph 0.08, 0
+set offsets 0, 0, graph 0.12, 0
+set autoscale yfixmax       # no empty decade above the tallest whisker; the offset leaves room for the key
 set lmargin 10
-set rmargin 3
+set rmargin 4
 
 set multiplot title "ringfold bench — ".subtitle font ",15"
 top = 1.0 - 0.03 / htotal
@@ -74,9 +75,9 @@ if (hasratio) {
     set title "Relative to QEMU TCG (log scale): below the dashed line = faster than QEMU TCG"
     set ylabel "time / QEMU TCG time"
     set style histogram clustered gap 1
-    set xtics rotate by -30 font ",11"
+    set xtics rotate by 30 right font ",11"
     set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "black" front
-    if (rationano > 0) {
+    if (rationano > 0 && ratiolinux > 0) {
         set arrow 2 from first rationano - 0.5, graph 0 to first rationano - 0.5, graph 1 nohead lw 1 lc rgb "#555555" front
     }
     n = words(ratiosys)

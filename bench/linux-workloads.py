@@ -31,7 +31,7 @@ WORKLOADS = ["forkwait", "ddsys", "pagefault", "checksum"]
 MARKER = re.compile(r"ringfold-init: reached init at ([0-9.]+) s")
 TIME = re.compile(r"ringfold-time: (\w+) ([0-9.]+) s")
 DONE = re.compile(r"ringfold-workload: (\w+) (ok|FAILED)")
-ENGINE = re.compile(r"^ringfold: engine \S+ \(.*\)$")
+ENGINE = re.compile(r"^ringfold: engine [a-z0-9_-]+ \(.*\)$")
 
 
 def emit(*fields):

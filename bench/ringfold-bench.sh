@@ -106,7 +106,7 @@ probe_paged() {
     if [ $rc -ne 2 ] && ! printf '%s\n' "$out" | grep -Ev "^$e[ :]" | grep -Eq '^[a-z]+ +(yes|no)'; then
         PROBE_OK=$(( rc == 0 ))
         PROBE_WHY=$(printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 1 | tr -d '\r\t')
-        PROBE_WHY=${PROBE_WHY#ringfold: }
+        PROBE_WHY=$(printf '%s' "${PROBE_WHY#ringfold: }" | sed -E "s/^(probe: )?$e:? +(yes|no)(: *)?//")
         PROBE_LINE="ringfold probe --engine=$e --paged: exit $rc${PROBE_WHY:+: $PROBE_WHY}"
         [ -n "$PROBE_WHY" ] || PROBE_WHY="ringfold probe --engine=$e --paged exits $rc"
         return
@@ -183,7 +183,7 @@ for ((rnd = 1; rnd <= repeat; rnd++)); do
             "$ringfold" run --engine="$sys" --timeout=$limit --mem=64M --serial=stdio \
                 --append="iters=$iters" "$kernel" </dev/null > "$out" 2>&1
             rc=$?
-            why=$(grep -am 1 '^ringfold: engine .* (.*)' "$out" | tr -d '\r\t')
+            why=$(grep -Eam 1 '^ringfold: engine [a-z0-9_-]+ \(' "$out" | tr -d '\r\t')
             [ -n "$why" ] && [ $rnd = 1 ] && record why "$sys" "$why" ;;
         esac
         secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
