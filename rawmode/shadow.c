@@ -192,6 +192,9 @@ void shadow_print_stats(const struct shadow *s, FILE *out)
     fprintf(out, "shadow: flushes: %" PRIu64 " full, %" PRIu64 " CR3 (globals kept), %" PRIu64 " INVLPG (%" PRIu64
             " pages unmapped), %" PRIu64 " evictions (VMA budget)\n",
             t->flush_full, t->flush_cr3, t->invlpg, t->invlpg_unmapped, t->evictions);
+    if (t->revalidations)
+        fprintf(out, "shadow: %" PRIu64 " revalidations after emulated kernel code: %" PRIu64 " pages dropped, %" PRIu64
+                " write-protected, the rest kept\n", t->revalidations, t->revalidate_dropped, t->revalidate_downgraded);
     fprintf(out, "shadow: %" PRIu64 " frames write-monitored, %" PRIu64 " mappings downgraded to read-only, %" PRIu64
             " write-hook calls\n", t->monitored_frames, t->downgrades, t->hook_calls);
 }

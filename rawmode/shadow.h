@@ -20,6 +20,9 @@
  *     CR4.PSE/PAE/PGE, EFER.NXE, task switches that load CR3 with other changes: (s, false).
  *     INVLPG: shadow_invlpg(s, linear). Keep the emu context's CR0/CR3/CR4/EFER current
  *     BEFORE these calls and before shadow_fault (it walks with them).
+ *     While emu does not report INVLPG / same-value CR3 loads: after guest code ran on emu
+ *     with paging on and CR0/CR4/EFER unchanged, call shadow_revalidate(s) (CR3 changed:
+ *     shadow_paging_changed(s, true) first, it is cheaper) instead of shadow_flush_all.
  *   - Native code at guest CPL 3 only (phase 1): view SHADOW_VIEW_USER (the default). A
  *     switch from ALL to USER flushes everything (supervisor pages must vanish).
  *   - Writes the monitor itself makes to guest RAM through vm->mem.host need nothing: the
@@ -82,6 +85,13 @@ void shadow_print_stats(const struct shadow *s, FILE *out);
  * guest-physical frame address in *pa (may be NULL); -1 when the page is not mapped. */
 int shadow_query(const struct shadow *s, uint32_t linear, uint64_t *pa);
 
+/* After guest code ran on emu with paging on (it may have edited page tables and executed
+ * INVLPG or MOV CR3, which emu does not report): drops or write-protects exactly the mappings
+ * that no longer match the guest's current tables, keeps the rest. Correct in place of
+ * shadow_flush_all there, and far cheaper when the working set survives (shadow_flush.c).
+ * CR0/CR4/EFER changes still need shadow_paging_changed(s, false). */
+void shadow_revalidate(struct shadow *s);
+
 /* Flushes everything when the A20 gate moved since the last call; true when it flushed. */
 bool shadow_sync_a20(struct shadow *s);
 
@@ -110,6 +120,7 @@ struct shadow_stats {
     uint64_t vma_budget;
     uint64_t flush_full, flush_cr3, invlpg, invlpg_unmapped;
     uint64_t evictions;           /* full flushes forced by the VMA budget */
+    uint64_t revalidations, revalidate_dropped, revalidate_downgraded;
     uint64_t monitored_frames, downgrades, hook_calls;
     uint64_t mmap_min_addr, max_map_count;
 };

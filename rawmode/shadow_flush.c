@@ -8,7 +8,9 @@
  * translation of one page, global or not, which for a 2 MiB / 4 MiB guest page means every
  * 4 KiB piece of it we mapped. A guest that edits a present entry without invalidating may
  * see either translation on hardware too, so mapping lazily on faults stays correct. */
+#include <sys/mman.h>
 #include "ringfold/vm.h"
+#include "ringfold/x86_emulate.h"
 #include "shadow_priv.h"
 
 /* Clears the books for every live page without touching the host (the caller replaced the
@@ -119,4 +121,60 @@ bool shadow_sync_a20(struct shadow *s)
     s->a20_gen = gen;
     shadow_flush_all(s);
     return true;
+}
+
+/* True when the live mapping entry e of page p still matches what the guest's tables say now
+ * (frame, user view, NX, global, page-size class); *writable_now says whether W may stay. */
+static bool shadow_entry_current(struct shadow *s, uint32_t p, uint64_t e, bool *writable_now)
+{
+    struct x86_emu_xlate x;
+    struct x86_emu_event ev;
+    unsigned acc = s->view == SHADOW_VIEW_USER ? X86_XLATE_USER : 0;
+    if (x86_emu_translate(s->e, p << 12, acc, &x, &ev) < 0)
+        return false;
+    unsigned large = x.page_size == (2u << 20) ? SHE_LARGE2M : x.page_size == (4u << 20) ? SHE_LARGE4M : 0;
+    if ((x.pa & SHE_FRAME) != (e & SHE_FRAME) || (s->view == SHADOW_VIEW_USER && !x.user) ||
+        ((e & PROT_EXEC) && x.nx) || (x.global != !!(e & SHE_GLOBAL)) ||
+        large != (e & (SHE_LARGE2M | SHE_LARGE4M)))
+        return false;
+    /* Unpaged: no D bit, RAM is always writable. */
+    *writable_now = x.writable && (x.dirty || !(x86_emu_peek(s->e)->cr0 & CR0_PG));
+    return true;
+}
+
+/* Keeps every mapping the guest's tables still give and drops or write-protects the rest.
+ *
+ * Why this is enough after guest kernel code ran on emu (whatever it did: INVLPG, MOV CR3
+ * with the same value, PTE edits with or without invalidation): after any sequence of TLB
+ * invalidations the architecture guarantees at most that the CURRENT tables are used, and a
+ * mapping equal to the current translation is exactly that. What an unchanged mapping cannot
+ * show is an A bit the guest cleared: the walk here sets it again, as a CPU that caches the
+ * translation speculatively may (SDM Vol. 3 §4.10.2.3); a cleared D bit removes the write
+ * right so the next write sets D again. Cost: one table walk per live page (tens of ns) instead
+ * of unmapping everything and a fault (several µs) per page used again. */
+void shadow_revalidate(struct shadow *s)
+{
+    s->st.revalidations++;
+    uint32_t start = 0, end = 0;
+    for (uint32_t p = shadow_next_live(s, 0); p < SHADOW_PAGES; p = shadow_next_live(s, p + 1)) {
+        uint64_t e = s->ent[p];
+        bool w = false;
+        if (!shadow_entry_current(s, p, e, &w)) {
+            if (end == start)
+                start = p;
+            end = p + 1;
+            shadow_forget_page(s, p);
+            s->st.revalidate_dropped++;
+            continue;
+        }
+        if (end > start)
+            shadow_host_unmap(s, start, end - start);
+        start = end = 0;
+        if ((e & PROT_WRITE) && !w) {
+            shadow_protect_page(s, p, (unsigned)(e & SHE_PROT) & ~(unsigned)PROT_WRITE);
+            s->st.revalidate_downgraded++;
+        }
+    }
+    if (end > start)
+        shadow_host_unmap(s, start, end - start);
 }

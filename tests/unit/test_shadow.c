@@ -315,6 +315,39 @@ Test(shadow, cr3_write_keeps_only_global_pages_with_pge)
     cr_assert_eq(stats().live, 0u);
 }
 
+Test(shadow, revalidate_keeps_current_mappings_and_drops_changed_ones)
+{
+    for (unsigned i = 1; i <= 6; i++)
+        pte32(i, (0x210000 + i * 4096) | P | W | U | A | D);
+    paging32(0, 0);
+    for (unsigned i = 1; i <= 6; i++)
+        cr_assert_eq(shadow_fault(sh, LIN(i), SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    /* What guest kernel code on emu might do, with or without INVLPG: */
+    pte32(1, 0x220000 | P | W | U | A | D);          /* another frame */
+    pte32(2, 0x212000 | W | U | A | D);              /* not present */
+    pte32(3, 0x213000 | P | U | A | D);              /* write-protected (COW) */
+    pte32(5, 0x215000 | P | W | U | A);              /* D cleared after writeback */
+    pte32(6, 0x216000 | P | W | A | D);              /* now supervisor */
+    shadow_revalidate(sh);
+    cr_assert_eq(shadow_query(sh, LIN(1), NULL), -1);
+    cr_assert_eq(shadow_query(sh, LIN(2), NULL), -1);
+    cr_assert_eq(shadow_query(sh, LIN(3), NULL), PROT_READ | PROT_EXEC);
+    cr_assert_eq(shadow_query(sh, LIN(4), NULL), PROT_READ | PROT_WRITE | PROT_EXEC, "unchanged: kept");
+    cr_assert_eq(shadow_query(sh, LIN(5), NULL), PROT_READ | PROT_EXEC, "clean again: next write sets D");
+    cr_assert_eq(shadow_query(sh, LIN(6), NULL), -1);
+    cr_assert(!readable(LIN(1)));
+    cr_assert(!readable(LIN(6)));
+    uint32_t v = 9;
+    cr_assert(probe(LIN(4), true, &v), "kept mapping needs no fault");
+    cr_assert(!probe(LIN(5), true, &v));
+    cr_assert_eq(shadow_fault(sh, LIN(5), SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(pr32(PT + 20) & D, D);
+    struct shadow_stats st = stats();
+    cr_assert_eq(st.revalidate_dropped, 3u);
+    cr_assert_eq(st.revalidate_downgraded, 2u);
+    cr_assert_eq(st.live, 3u);
+}
+
 Test(shadow, cr3_write_without_pge_drops_global_entries_too)
 {
     pte32(1, 0x208000 | P | W | U | G);   /* G is ignored while CR4.PGE = 0 */
@@ -703,8 +736,16 @@ Test(shadow, random_tables_and_events_keep_the_books_and_host_consistent)
             }
             pw32(PT + k * 4096 + ((lin >> 12) & 0x3ff) * 4, random_pte((lin >> 12) & 0x3ff));
             shadow_invlpg(sh, lin);
-        } else if (c < 87) {
+        } else if (c < 86) {
             shadow_paging_changed(sh, true);
+        } else if (c < 87) {
+            /* Kernel code on emu edits tables without telling anyone; the engine revalidates. */
+            for (int n = 0; n < 20; n++) {
+                uint32_t i = rnd(2) ? rnd(4096) : 1021 + rnd(32);   /* often the hot set */
+                uint32_t pte = pr32(PT + i * 4);
+                pw32(PT + i * 4, rnd(2) ? random_pte(i & 0x3ff) : pte & ~(rnd(2) ? D : W));
+            }
+            shadow_revalidate(sh);
         } else if (c < 99) {
             uint32_t frame = 0x300u + rnd(16);
             frame_monitored[frame] = rnd(2);
@@ -724,6 +765,7 @@ Test(shadow, random_tables_and_events_keep_the_books_and_host_consistent)
     cr_assert_gt(st.evictions, 0u);
     cr_assert_gt(st.invlpg_unmapped, 10u);
     cr_assert_eq(st.hook_calls, st.emulate_monitored);
+    cr_assert_gt(st.revalidate_dropped + st.revalidate_downgraded, 0u);
     cr_assert_null(shadow_error(sh));
 }
 
