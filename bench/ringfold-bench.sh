@@ -78,6 +78,15 @@ if [ -n "$chart" ] && ! command -v gnuplot >/dev/null 2>&1; then
     echo "ringfold-bench.sh: --chart: skipped, gnuplot is not installed (apt-get install gnuplot-nox)" >&2
     chart=
 fi
+for f in "$json" "$csv"; do
+    [ -z "$f" ] || [ -d "$(dirname "$f")" ] ||
+        { echo "ringfold-bench.sh: $f: no such directory $(dirname "$f")" >&2; exit 2; }
+done
+if [ -n "$chart" ]; then                        # absolute: gnuplot runs in the data's directory
+    chartabs=$(cd "$(dirname "$chart")" 2>/dev/null && pwd) ||
+        { echo "ringfold-bench.sh: --chart: $(dirname "$chart"): no such directory" >&2; exit 2; }
+    chartabs=${chartabs%/}/$(basename "$chart")
+fi
 # The exact command, for the docs: as `ringfold bench` when the CLI ran the copy in BUILD_DIR.
 if [ "$here" = "$(cd "$build" && pwd)" ]; then
     unset 'args[${#args[@]}-1]'                 # the CLI appends BUILD_DIR itself
@@ -234,8 +243,7 @@ if [ $update_docs = 1 ]; then
     [ -f "$docs" ] || { echo "ringfold-bench.sh: --update-docs: $docs not found" >&2; docs=; failed=1; }
     # The chart's link in the docs section, when it lies in the same tree.
     if [ -n "$chart" ]; then
-        abs=$(cd "$(dirname "$chart")" 2>/dev/null && pwd)/$(basename "$chart")
-        case $abs in "$src/docs/"*) chart_rel=${abs#"$src/docs/"} ;; esac
+        case $chartabs in "$src/docs/"*) chart_rel=${chartabs#"$src/docs/"} ;; esac
     fi
 fi
 chartdir=
@@ -254,8 +262,7 @@ report=(python3 "$src/bench/bench-report.py" "$results" --iters "$iters" --repea
 if [ -n "$chart" ]; then
     if [ ! -s "$chartdir/nano.tsv" ] || [ ! -s "$chartdir/vars.gp" ]; then
         echo "ringfold-bench.sh: --chart: no figures to chart" >&2; failed=1
-    elif (cd "$chartdir" && gnuplot -e "outfile='$(cd "$(dirname "$chart")" && pwd)/$(basename "$chart")'" \
-            vars.gp "$src/bench/chart.gp"); then
+    elif (cd "$chartdir" && gnuplot -e "outfile='$chartabs'" vars.gp "$src/bench/chart.gp"); then
         echo "chart: wrote $chart" >&2
     else
         echo "ringfold-bench.sh: --chart: gnuplot failed" >&2; failed=1
