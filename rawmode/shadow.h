@@ -20,6 +20,11 @@
  *     CR4.PSE/PAE/PGE, EFER.NXE, task switches that load CR3 with other changes: (s, false).
  *     INVLPG: shadow_invlpg(s, linear). Keep the emu context's CR0/CR3/CR4/EFER current
  *     BEFORE these calls and before shadow_fault (it walks with them).
+ *     CAUTION: a MOV CR3 that reloads the SAME value is a TLB flush too (Linux's
+ *     flush_tlb_local / full-range flushes do exactly that after munmap/mprotect of more than
+ *     33 pages): comparing CR3 before and after an emu stretch misses it and leaves stale,
+ *     possibly freed, frames mapped for guest user code. Report every CR3 write from emu
+ *     (like INVLPG), or revalidate as follows.
  *     While emu does not report INVLPG / same-value CR3 loads: after guest code ran on emu
  *     with paging on and CR0/CR4/EFER unchanged, call shadow_revalidate(s) (CR3 changed:
  *     shadow_paging_changed(s, true) first, it is cheaper) instead of shadow_flush_all.
