@@ -23,8 +23,9 @@
  *     CAUTION: a MOV CR3 that reloads the SAME value is a TLB flush too (Linux's
  *     flush_tlb_local / full-range flushes do exactly that after munmap/mprotect of more than
  *     33 pages): comparing CR3 before and after an emu stretch misses it and leaves stale,
- *     possibly freed, frames mapped for guest user code. Report every CR3 write from emu
- *     (like INVLPG), or revalidate as follows.
+ *     possibly freed, frames mapped for guest user code. Likewise a CR4.PGE toggle off and
+ *     on (Linux's __flush_tlb_global) leaves CR4 as it was. Report every CR3/CR4 write from
+ *     emu (like INVLPG), or revalidate as follows.
  *     While emu does not report INVLPG / same-value CR3 loads: after guest code ran on emu
  *     with paging on and CR0/CR4/EFER unchanged, call shadow_revalidate(s) (CR3 changed:
  *     shadow_paging_changed(s, true) first, it is cheaper) instead of shadow_flush_all.
