@@ -24,7 +24,7 @@ usage() {
     exit 2
 }
 
-quick=0 iters= repeat= lrepeat= json= csv= build= linux=0 chart= update_docs=0
+quick=0 iters='' repeat='' lrepeat='' json='' csv='' build='' linux=0 chart='' update_docs=0
 args=("$@")
 while [ $# -gt 0 ]; do
     case $1 in
@@ -110,9 +110,9 @@ record() { local IFS=$'\t'; printf '%s\n' "$*" >> "$results"; }
 # not take those options yet (exit 2, or it lists every engine) is read from plain
 # `ringfold probe`'s "NAME yes|no: reason" lines instead.
 probe_paged() {
-    local e=$1 out rc line
+    local e=$1 out rc line verdict
     out=$("$ringfold" probe --engine="$e" --paged 2>&1 </dev/null); rc=$?
-    if [ $rc -ne 2 ] && ! printf '%s\n' "$out" | grep -Ev "^$e[ :]" | grep -Eq '^[a-z]+ +(yes|no)'; then
+    if [ $rc -ne 2 ] && ! printf '%s\n' "$out" | grep -Ev "^ *${e}[ :]" | grep -Eq '^ *[a-z]+:? +(yes|no)'; then
         PROBE_OK=$(( rc == 0 ))
         PROBE_WHY=$(printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 1 | tr -d '\r\t')
         PROBE_WHY=$(printf '%s' "${PROBE_WHY#ringfold: }" | sed -E "s/^(probe: )?$e:? +(yes|no)(: *)?//")
@@ -120,12 +120,13 @@ probe_paged() {
         [ -n "$PROBE_WHY" ] || PROBE_WHY="ringfold probe --engine=$e --paged exits $rc"
         return
     fi
-    line=$("$ringfold" probe 2>/dev/null </dev/null | grep -E "^$e +(yes|no)" | head -n 1 | tr -d '\r\t')
+    line=$("$ringfold" probe 2>/dev/null </dev/null | grep -E "^ *$e:? +(yes|no)" | head -n 1 | tr -d '\r\t' | sed 's/^ *//')
     PROBE_LINE="ringfold probe: ${line:-no line for $e}"
-    case $line in
-    "$e "*yes*) PROBE_OK=1; PROBE_WHY= ;;
-    "$e "*no*) PROBE_OK=0; PROBE_WHY=${line#*no}; PROBE_WHY=${PROBE_WHY#:}; PROBE_WHY=${PROBE_WHY# }
-               [ -n "$PROBE_WHY" ] || PROBE_WHY="ringfold probe says no" ;;
+    verdict=$(printf '%s' "$line" | sed -E "s/^$e:? +(yes|no).*/\1/")
+    PROBE_WHY=$(printf '%s' "$line" | sed -E "s/^$e:? +(yes|no):? *//")
+    case $verdict in
+    yes) PROBE_OK=1; PROBE_WHY='' ;;
+    no) PROBE_OK=0; [ -n "$PROBE_WHY" ] || PROBE_WHY="ringfold probe says no" ;;
     *) PROBE_OK=0; PROBE_WHY="ringfold probe does not list $e" ;;
     esac
 }
@@ -237,7 +238,7 @@ if [ $linux = 1 ]; then
     fi
 fi
 
-docs= chart_rel=
+docs='' chart_rel=''
 if [ $update_docs = 1 ]; then
     docs=$src/docs/PERFORMANCE.md
     [ -f "$docs" ] || { echo "ringfold-bench.sh: --update-docs: $docs not found" >&2; docs=; failed=1; }
