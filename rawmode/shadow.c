@@ -177,7 +177,7 @@ void shadow_print_stats(const struct shadow *s, FILE *out)
 {
     const struct shadow_stats *t = &s->st;
     fprintf(out, "shadow: %" PRIu64 " faults: %" PRIu64 " mapped, %" PRIu64 " upgraded to writable (first "
-            "write, D set), %" PRIu64 " spurious, %" PRIu64 " reflected as guest #PF\n",
+            "write, D set), %" PRIu64 " spurious (mapped again), %" PRIu64 " reflected as guest #PF\n",
             t->faults, t->mapped, t->upgraded, t->spurious, t->guest_pf);
     if (t->ahead)
         fprintf(out, "shadow: %" PRIu64 " more 4 KiB pieces of large guest pages mapped with the faulting one\n",

@@ -113,7 +113,7 @@ struct shadow_stats {
     uint64_t faults;              /* shadow_fault calls */
     uint64_t mapped;              /* new host mappings made */
     uint64_t upgraded;            /* existing read-only mapping made writable (first write: D set) */
-    uint64_t spurious;            /* the mapping already allowed the access (nothing to do) */
+    uint64_t spurious;            /* the books said the access was allowed: mapped again */
     uint64_t guest_pf;            /* reflected to the guest as #PF */
     uint64_t emulate_mmio;        /* not RAM: MMIO, VGA hole, past the end of RAM */
     uint64_t emulate_low;         /* below mmap_min_addr */

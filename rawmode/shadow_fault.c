@@ -139,12 +139,13 @@ enum shadow_result shadow_fault(struct shadow *s, uint32_t linear, unsigned acce
         return SHADOW_EMULATE;
     }
 
+    /* A fault on a mapping that already allows the access means the host's mapping is not
+     * what the books say (something else replaced it): map again rather than answer MAPPED
+     * over a mapping that would fault forever. */
     uint64_t old = s->ent[page];
-    if ((old & SHE_LIVE) && (old & SHE_FRAME) == pa && shadow_prot_allows(old & SHE_PROT, access) &&
-        (prot & ~old & SHE_PROT) == 0) {
-        s->st.spurious++;
-        return SHADOW_MAPPED;
-    }
+    bool spurious = (old & SHE_LIVE) && (old & SHE_FRAME) == pa && shadow_prot_allows(old & SHE_PROT, access) &&
+                    (prot & ~old & SHE_PROT) == 0;
+    s->st.spurious += spurious;
     unsigned flags = x.global ? SHE_GLOBAL : 0;
     if (x.page_size == (2u << 20))
         flags |= SHE_LARGE2M;
@@ -157,7 +158,9 @@ enum shadow_result shadow_fault(struct shadow *s, uint32_t linear, unsigned acce
                  : shadow_map_page(s, page, pa, prot, flags);
     if (rc < 0)
         return SHADOW_EMULATE;
-    if ((old & SHE_LIVE) && (old & SHE_FRAME) == pa)
+    if (spurious)
+        ;
+    else if ((old & SHE_LIVE) && (old & SHE_FRAME) == pa)
         s->st.upgraded++;
     else
         s->st.mapped++;

@@ -206,6 +206,21 @@ Test(shadow, first_write_to_a_clean_page_faults_again_and_sets_dirty)
     cr_assert_eq(stats().mapped, 1u);
 }
 
+Test(shadow, a_fault_on_a_page_the_books_call_mapped_maps_it_again)
+{
+    pte32(4, 0x201000 | P | W | U | A | D);
+    paging32(0, 0);
+    cr_assert_eq(shadow_fault(sh, LIN(4), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    /* Something behind the shadow's back takes the page away. */
+    cr_assert_neq(mmap((void *)(uintptr_t)LIN(4), 4096, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+                  MAP_FAILED);
+    cr_assert(!readable(LIN(4)));
+    cr_assert_eq(shadow_fault(sh, LIN(4), SH_READ | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert(readable(LIN(4)), "mapped again instead of a retry that faults forever");
+    cr_assert_eq(stats().spurious, 1u);
+    cr_assert_eq(stats().live, 1u);
+}
+
 Test(shadow, supervisor_page_in_the_user_view_is_a_guest_fault)
 {
     pte32(6, 0x203000 | P | W | A | D);
