@@ -86,7 +86,7 @@ static int kvm_errno(struct rf_err *err, const char *what)
 static int kvm_create(struct vm *vm, void **priv, struct rf_err *err)
 {
     if (vm->cfg.deterministic)
-        return rf_errf(err, -ENOTSUP, "engine kvm: no deterministic mode (the guest runs on the real "
+        return rf_errf(err, -EINVAL, "engine kvm: no deterministic mode (the guest runs on the real "
                        "CPU, so guest time cannot follow an instruction count); use emu");
     struct kvm_engine *k = calloc(1, sizeof(*k));
     if (!k)
