@@ -31,6 +31,7 @@ WORKLOADS = ["forkwait", "ddsys", "pagefault", "checksum"]
 MARKER = re.compile(r"ringfold-init: reached init at ([0-9.]+) s")
 TIME = re.compile(r"ringfold-time: (\w+) ([0-9.]+) s")
 DONE = re.compile(r"ringfold-workload: (\w+) (ok|FAILED)")
+PANIC = re.compile(r"Kernel panic - not syncing")
 ENGINE = re.compile(r"^ringfold: engine [a-z0-9_-]+ \(.*\)$")
 
 
@@ -48,11 +49,19 @@ def run_one(argv, timeout, env=None):
     start = time.monotonic()
     proc = subprocess.Popen(["timeout", str(timeout)] + argv, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    figs, done, last, why = {}, {}, "", None
+    figs, done, last, why, panic = {}, {}, "", None, None
     for raw in proc.stdout:
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if panic:
+            continue                    # draining what is left after the stop
         if line.strip():
             last = line.strip()
+        if PANIC.search(line):
+            # The guest kernel gave up: it will never reach the marker, so stop now rather
+            # than wait out the timeout (timeout(1) passes the TERM on to the system).
+            panic = last = line.strip()
+            proc.terminate()
+            continue
         if why is None and ENGINE.match(line.strip()):
             why = line.strip()
         m = MARKER.search(line)
@@ -157,7 +166,8 @@ def main():
                     say(f"{tag}: skipped ({status[name][1]})")
                 else:
                     bad = [w for w in WORKLOADS if done.get(w) != "ok"]
-                    reason = (f"round {rnd}: exit status {rc}"
+                    reason = (f"round {rnd}: " + ("stopped at a guest kernel panic" if PANIC.search(last)
+                                                  else f"exit status {rc}")
                               + ("" if "boot-wall" in figs or not need_boot else ", no init marker")
                               + (f", workloads not ok: {' '.join(bad)}" if bad else "")
                               + (f"; {last}" if last else ""))
