@@ -56,6 +56,8 @@ struct kvm_engine {
     bool timer_ok;
 
     bool halted;            /* the guest executed HLT; KVM (no in-kernel irqchip) left it to us */
+    bool run_fresh;         /* kvm_run's ready_for_interrupt_injection/if_flag describe the
+                             * vCPU as it is (false after set_state, until the next KVM_RUN) */
     uint32_t a20_seen_gen;  /* vm->a20_gen when the memory slots were last laid out */
     bool a20_aliased;       /* [1 MiB, 2 MiB) currently maps guest physical [0, 1 MiB) */
 

@@ -272,8 +272,8 @@ static void kvm_inject_pending(struct kvm_engine *k)
     if (!vm->intr_pending)
         return;
     bool ready = r->ready_for_interrupt_injection && r->if_flag;
-    if (k->halted)
-        ready = kvm_guest_if(k);    /* after HLT (or a halted state set from outside) */
+    if (k->halted && !k->run_fresh)
+        ready = kvm_guest_if(k);    /* halted state set from outside: kvm_run says nothing yet */
     if (ready) {
         int v = vm_intr_ack(vm);
         if (v >= 0)
@@ -330,6 +330,7 @@ int kvm_run_vcpu(struct kvm_engine *k, uint64_t deadline_ns)
         int e = errno;
         guest += vclock_host_ns() - g0;
         k->stats.runs++;
+        k->run_fresh = true;
         if (rc < 0) {
             if (e == EINTR || e == EAGAIN) {
                 r->immediate_exit = 0;

@@ -106,6 +106,7 @@ int kvm_vcpu_put(struct kvm_engine *k, const struct vcpu_state *st, struct rf_er
     }
     kvm_vcpu_put_msrs(k, st);
     k->halted = st->halted;
+    k->run_fresh = false;
     return 0;
 }
 
