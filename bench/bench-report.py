@@ -259,6 +259,17 @@ def cpu_model():
         return "?"
 
 
+def build_type(build):
+    """", build type X" from BUILD/CMakeCache.txt, or ""."""
+    try:
+        for l in open(os.path.join(build, "CMakeCache.txt"), encoding="utf-8", errors="replace"):
+            if l.startswith("CMAKE_BUILD_TYPE:"):
+                return ", build type " + (l.split("=", 1)[1].strip() or "(none)")
+    except OSError:
+        pass
+    return ""
+
+
 def update_docs(a, doc, out):
     BEGIN, END = "<!-- bench-figures:begin -->", "<!-- bench-figures:end -->"
 
@@ -282,7 +293,8 @@ def update_docs(a, doc, out):
                                                                      mem / 2**20, platform.release()),
            "- host load average (1, 5, 15 min): %s at the start, %s at the end; other work on"
            " the host inflates the figures" % (a.load0 or "?", " ".join(open("/proc/loadavg").read().split()[:3])),
-           "- git revision: " + rev,
+           "- git revision: " + rev + build_type(a.build),
+           "- QEMU: " + (sh([a.qemu, "--version"]).splitlines() or ["not found"])[0],
            "- command: `" + a.cmdline + "`"]
     if a.chart_rel:
         sec += ["", "![ringfold bench chart](%s)" % a.chart_rel]
@@ -313,6 +325,8 @@ def main():
     p.add_argument("--cmdline", default="")
     p.add_argument("--src", default="")
     p.add_argument("--load0", default="")
+    p.add_argument("--build", default="", help="the build directory (its CMakeCache.txt)")
+    p.add_argument("--qemu", default="qemu-system-i386")
     a = p.parse_args()
     d = parse(a.results)
     ran, rows, lran, lrows, out, notes = report(a, d)

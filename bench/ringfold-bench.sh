@@ -250,7 +250,8 @@ fi
 chartdir=
 [ -n "$chart" ] && { chartdir=$work/chart; mkdir -p "$chartdir"; }
 report=(python3 "$src/bench/bench-report.py" "$results" --iters "$iters" --repeat "$repeat"
-        --kernel "$kernel" --cmdline "$cmdline" --src "$src" --load0 "$load0")
+        --kernel "$kernel" --cmdline "$cmdline" --src "$src" --load0 "$load0" --build "$build"
+        --qemu "$qemu")
 [ $quick = 1 ] && report+=(--quick)
 [ -n "$json" ] && report+=(--json "$json")
 [ -n "$csv" ] && report+=(--csv "$csv")
