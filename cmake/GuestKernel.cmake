@@ -73,6 +73,7 @@ function(guest_add_library)
   _guest_compile_all(objs ${objdir} GUEST_CFLAGS SOURCES ${srcs})
   _guest_compile(${GUEST_LIB_DIR}/start.S ${GUEST_OUT_DIR}/lib/start.o GUEST_CFLAGS)
   add_custom_command(OUTPUT ${GUEST_OUT_DIR}/lib/libguest.a
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${GUEST_OUT_DIR}/lib
     COMMAND ${CMAKE_COMMAND} -E rm -f ${GUEST_OUT_DIR}/lib/libguest.a
     COMMAND ${CMAKE_AR} qcs ${GUEST_OUT_DIR}/lib/libguest.a ${objs}
     DEPENDS ${objs}
@@ -84,6 +85,7 @@ function(guest_add_library)
   _guest_compile_all(nobjs ${nobjdir} GUEST_CFLAGS_COMMON
     SOURCES ${GUEST_LIB_DIR}/format.c ${GUEST_LIB_DIR}/native_shim.c)
   add_custom_command(OUTPUT ${GUEST_OUT_DIR}/lib/libguest-native.a
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${GUEST_OUT_DIR}/lib
     COMMAND ${CMAKE_COMMAND} -E rm -f ${GUEST_OUT_DIR}/lib/libguest-native.a
     COMMAND ${CMAKE_AR} qcs ${GUEST_OUT_DIR}/lib/libguest-native.a ${nobjs}
     DEPENDS ${nobjs}
