@@ -38,6 +38,10 @@ void kvm_seg_to_kvm(const struct seg_reg *s, struct kvm_segment *k)
     k->db = !!(s->attr & SEG_ATTR_DB);
     k->g = !!(s->attr & SEG_ATTR_G);
     k->unusable = !k->present;
+    /* VM entry wants the accessed bit in every usable code/data cache (SDM Vol. 3 §26.3.1.2); a
+     * real CPU has it there anyway, as loading a descriptor sets it (§3.4.5.1). */
+    if (k->s && k->present)
+        k->type |= 1;
 }
 
 void kvm_seg_from_kvm(const struct kvm_segment *k, struct seg_reg *s)

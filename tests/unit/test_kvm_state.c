@@ -92,6 +92,17 @@ Test(kvm_state, segment_attribute_bits)
     cr_assert_eq(back.limit, s.limit);
 }
 
+Test(kvm_state, code_and_data_caches_are_accessed)
+{
+    struct seg_reg code = { .sel = 0x08, .limit = 0xffff, .attr = 0xa | SEG_ATTR_S | SEG_ATTR_P };
+    struct seg_reg ldt = { .sel = 0x28, .limit = 0xff, .attr = 0x2 | SEG_ATTR_P };
+    struct kvm_segment k;
+    kvm_seg_to_kvm(&code, &k);
+    cr_assert_eq(k.type, 0xb, "execute/read code gets its accessed bit");
+    kvm_seg_to_kvm(&ldt, &k);
+    cr_assert_eq(k.type, 0x2, "system descriptors keep their type");
+}
+
 Test(kvm_state, null_segment_is_unusable)
 {
     struct seg_reg s = { 0 };
