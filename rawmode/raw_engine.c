@@ -64,6 +64,10 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
     /* Lazy FPU switching (CR0.TS/EM) wants #NM on the next FPU instruction: emu gives it. */
     if ((s->cr0 & (CR0_TS | CR0_EM)) || (s->dr[7] & 0xff) || s->halted || s->intr_shadow)
         return false;
+    /* CR4.TSD makes RDTSC at CPL 3 fault; the host's does not (and PR_TSC_SIGSEGV would make
+     * the monitor's own clock fault): such guests' user code runs on emu. */
+    if (s->cr4 & CR4_TSD)
+        return false;
     if ((vm->nmi_pending && !s->nmi_masked) || (vm->intr_pending && (s->eflags & EFL_IF)))
         return false;
     if (shadow_error(r->shadow))
@@ -71,31 +75,37 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
     return true;
 }
 
-/* Tells the shadow about paging changes the emulated guest kernel made. INVLPG is not visible
- * through the emu API yet, so after guest-kernel code ran with paging on, every shadow mapping
- * is dropped (correct, and the main cost of phase 1 on paged guests: see docs/raw.md). */
+/* Tells the shadow about paging changes the emulated guest kernel made: CR0/CR3/CR4/EFER by
+ * comparison after each emu stretch, INVLPG through the emu's hook (raw_invlpg). */
 static void raw_paging_sync(struct raw *r)
 {
     const struct vcpu_state *s = x86_emu_peek(r->emu);
     const uint32_t cr0m = CR0_PG | CR0_WP | CR0_PE, cr4m = CR4_PSE | CR4_PAE | CR4_PGE;
     bool other = ((s->cr0 ^ r->pg_cr0) & cr0m) || ((s->cr4 ^ r->pg_cr4) & cr4m) ||
                  ((s->msr.efer ^ r->pg_efer) & EFER_NXE);
-    bool cr3 = s->cr3 != r->pg_cr3;
-    uint64_t k = x86_emu_mode_insns(r->emu, X86_EMU_MODE_KERNEL) + x86_emu_mode_insns(r->emu, X86_EMU_MODE_PM16) +
-                 x86_emu_mode_insns(r->emu, X86_EMU_MODE_REAL) + x86_emu_mode_insns(r->emu, X86_EMU_MODE_V86);
-    bool kernel_ran = k != r->kernel_insns_seen;
-    r->kernel_insns_seen = k;
+    uint64_t flushes = x86_emu_tlb_flushes(r->emu);
+    /* A full flush with no visible control change is a CR3 write (maybe of the same value) or
+     * a CR4.PGE toggle (Linux's global flush): flush globals too, as the toggle requires. */
+    bool flushed = flushes != r->pg_flushes, cr3 = s->cr3 != r->pg_cr3;
+    r->pg_flushes = flushes;
     r->pg_cr0 = s->cr0;
     r->pg_cr3 = s->cr3;
     r->pg_cr4 = s->cr4;
     r->pg_efer = s->msr.efer;
-    if (other) {
+    if (other || flushed)
         shadow_paging_changed(r->shadow, false);
-    } else if (kernel_ran && (s->cr0 & CR0_PG)) {
+    else if (cr3)
+        shadow_paging_changed(r->shadow, true);
+}
+
+static void raw_invlpg(void *opaque, uint32_t linear, bool all)
+{
+    struct raw *r = opaque;
+    if (all) {
         shadow_flush_all(r->shadow);
         r->stats.shadow_flushes_kernel++;
-    } else if (cr3) {
-        shadow_paging_changed(r->shadow, true);
+    } else {
+        shadow_invlpg(r->shadow, linear);
     }
 }
 
@@ -116,6 +126,7 @@ static int raw_create(struct vm *vm, void **priv, struct rf_err *err)
     rc = shadow_create(vm, r->emu, &r->shadow, err);
     if (rc < 0)
         goto fail;
+    x86_emu_set_invlpg_hook(r->emu, raw_invlpg, r);
     r->frame = raw_frame_create();
     if (!r->frame) {
         rc = rf_errf(err, -ENOMEM, "engine raw: out of memory for the native frame");
@@ -162,6 +173,7 @@ static void raw_set_state(void *priv, const struct vcpu_state *st)
     r->pg_cr3 = st->cr3;
     r->pg_cr4 = st->cr4;
     r->pg_efer = st->msr.efer;
+    r->pg_flushes = x86_emu_tlb_flushes(r->emu);
     shadow_paging_changed(r->shadow, false);
 }
 
@@ -219,14 +231,15 @@ static void raw_native_once(struct raw *r)
     const uint16_t host[SEG_COUNT] = { [S_ES] = f->es, [S_CS] = f->cs, [S_SS] = f->ss,
                                        [S_DS] = f->ds, [S_FS] = f->fs, [S_GS] = f->gs };
     int bad = -1;
+    bool fixed = false;
     for (int k = 0; k < SEG_COUNT; k++) {
         if (host[k] == sel[k])
             continue;
         uint64_t fix = r->ldt.fixups;
         if (raw_ldt_to_guest(&r->ldt, r->emu, vm, k, host[k], &st->seg[k]) < 0)
             bad = k;
-        if (r->ldt.fixups != fix)
-            r->stats.exits[RAW_X_SEG_FIXUP]++;
+        else if (r->ldt.fixups != fix)
+            fixed = true;
     }
     raw_fpu_from_frame(f, &st->fpu);
     x86_emu_set_regs(r->emu, st);
@@ -235,6 +248,13 @@ static void raw_native_once(struct raw *r)
          * its own entry of that number instead. Approximation: #GP(selector) now. */
         r->stats.exits[RAW_X_SEG_BAD]++;
         x86_emu_exception(r->emu, 13, host[bad] & 0xfffcu, 0);
+        raw_paging_sync(r);
+        return;
+    }
+    if (fixed && reason == RAW_EXIT_SIGNAL && raw_exit_is_fault(f)) {
+        /* The fault came from the host descriptor the guest's selector value named; with the
+         * guest's own descriptor in place the instruction simply runs again. */
+        r->stats.exits[RAW_X_SEG_FIXUP]++;
         return;
     }
     uint32_t eip = st->eip;
@@ -242,6 +262,8 @@ static void raw_native_once(struct raw *r)
     if (st->eip != eip)
         x86_emu_set_regs(r->emu, st);   /* backed up over a trap-style instruction */
     raw_exit_act(r, a);
+    if (a == RAW_ACT_EMULATE || a == RAW_ACT_GUEST_PF)
+        raw_paging_sync(r);     /* delivery may have switched tasks (CR3) */
 }
 
 static enum engine_exit raw_run(void *priv, uint64_t deadline)

@@ -83,6 +83,20 @@ static enum raw_action raw_stop(struct raw *r, const struct vcpu_state *st, cons
     return RAW_ACT_STOP;
 }
 
+bool raw_exit_is_fault(const struct raw_frame *f)
+{
+    switch (f->signo) {
+    case SIGSEGV:
+        return f->trapno != 4;      /* into is a trap */
+    case SIGBUS:
+    case SIGILL:
+    case SIGFPE:
+        return true;
+    default:
+        return false;               /* SIGTRAP, SIGSYS, the timer: the instruction completed */
+    }
+}
+
 enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reason)
 {
     const struct raw_frame *f = r->frame;

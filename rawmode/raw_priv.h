@@ -61,7 +61,7 @@ struct raw {
     /* Paging control the shadow was last told about. */
     uint32_t pg_cr0, pg_cr3, pg_cr4;
     uint64_t pg_efer;
-    uint64_t kernel_insns_seen;
+    uint64_t pg_flushes;        /* x86_emu_tlb_flushes at the last look */
 
     /* The last #PF reflected to the guest. */
     uint32_t pf_err, pf_addr;
@@ -72,7 +72,7 @@ struct raw {
         uint64_t emulated;          /* instructions emulated on emu after a trap */
         uint64_t ldt_refused;       /* states raw_ldt_load could not express: one step on emu */
         uint64_t cpuid_native;      /* native runs where guest CPUID showed the host's (no faulting) */
-        uint64_t shadow_flushes_kernel; /* full shadow flushes after guest-kernel code ran (INVLPG) */
+        uint64_t shadow_flushes_kernel; /* full shadow flushes: emu could not watch for INVLPG */
         uint64_t run_ns, native_ns, emu_ns;
     } stats;
 };
@@ -81,6 +81,8 @@ struct raw {
  * adjusts EIP where the trap reports the next instruction, and decides. */
 enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reason);
 void raw_exit_act(struct raw *r, enum raw_action a);
+/* True when the exit is a fault (EIP at the instruction, nothing of it done), not a trap. */
+bool raw_exit_is_fault(const struct raw_frame *f);
 
 /* raw_timer.c */
 int raw_timer_create(struct raw *r, struct rf_err *err);

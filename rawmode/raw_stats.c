@@ -60,7 +60,7 @@ void raw_print_stats(struct raw *r, FILE *out)
         fprintf(out, "raw: CPUID faulting unavailable on this host: guest user code saw the HOST's CPUID "
                      "(%" PRIu64 " native runs)\n", r->stats.cpuid_native);
     if (r->stats.shadow_flushes_kernel)
-        fprintf(out, "raw: full shadow flushes after guest kernel code ran (INVLPG not reported by emu yet): %"
+        fprintf(out, "raw: full shadow flushes because emu ran the single-step path (INVLPG unwatched): %"
                 PRIu64 "\n", r->stats.shadow_flushes_kernel);
     fprintf(out, "raw: round trips so far in this process: %" PRIu64 "\n", raw_native_entries);
     shadow_print_stats(r->shadow, out);

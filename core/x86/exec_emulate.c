@@ -10,6 +10,8 @@ struct x86_emu {
     struct x86_cpu *cpu;
     bool deliver;
     uint64_t by_mode[X86_EMU_MODE_COUNT];   /* run_until's instructions by mode */
+    x86_emu_invlpg_fn invlpg_fn;
+    void *invlpg_opaque;
 };
 
 struct x86_emu *x86_emu_create(struct vm *vm, struct rf_err *err)
@@ -176,6 +178,8 @@ enum x86_emu_status x86_emu_interrupt(struct x86_emu *e, int vector, struct x86_
 
 const struct vcpu_state *x86_emu_peek(const struct x86_emu *e) { return &e->cpu->s; }
 
+uint64_t x86_emu_tlb_flushes(const struct x86_emu *e) { return e->cpu->stats.tlb_flushes; }
+
 uint64_t x86_emu_mode_insns(const struct x86_emu *e, enum x86_emu_mode m)
 {
     return m < X86_EMU_MODE_COUNT ? e->by_mode[m] : 0;
@@ -204,6 +208,29 @@ void x86_emu_refetch(struct x86_emu *e)
         if (x86_emu_translate(e, page, X86_XLATE_EXEC | (cpu->cpl == 3 ? X86_XLATE_USER : 0), &x, &ev) == 0)
             x86_emu_code_written(e, x.pa & ~0xfffull, 4096);
     }
+}
+
+void x86_emu_set_invlpg_hook(struct x86_emu *e, x86_emu_invlpg_fn fn, void *opaque)
+{
+    e->invlpg_fn = fn;
+    e->invlpg_opaque = opaque;
+}
+
+/* INVLPG (0F 01 /7, memory form) ends its block (exec_priv.c sys_done) and changes no register,
+ * so when a block's last record is one and execution fell through it, its operand's linear
+ * address is computable after the block. The record keeps only the opcode byte (01 for both
+ * maps), so ADD [mem], EDI ending a block is a false positive: one harmless extra invalidation. */
+static void until_check_invlpg(struct x86_emu *e, const struct x86_block *b)
+{
+    struct x86_cpu *cpu = e->cpu;
+    if (!e->invlpg_fn || !b->n || cpu->cpl != 0)
+        return;
+    const struct x86_insn *last = &b->insns[b->n - 1];
+    if (last->opcode != 0x01 || last->rm != RM_MEM || ((last->modrm >> 3) & 7) != 7)
+        return;
+    if (cpu->s.eip != last->eip + last->len)
+        return;
+    e->invlpg_fn(e->invlpg_opaque, cpu->s.seg[last->seg].base + ea_of(cpu, last), false);
 }
 
 static enum x86_emu_mode until_mode(const struct x86_cpu *cpu)
@@ -279,6 +306,8 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
             enum engine_exit x = exec_run(cpu, deadline);
             cpu->stats.insns -= clk->icount - before;     /* counted again by our caller */
             e->by_mode[until_mode(cpu)] += clk->icount - before;
+            if (e->invlpg_fn)
+                e->invlpg_fn(e->invlpg_opaque, 0, true);
             return x == ENGINE_EXIT_HALT ? X86_EMU_HALT : x == ENGINE_EXIT_STOP ? X86_EMU_STOP : X86_EMU_BUDGET;
         }
         if (cpu->s.intr_shadow) {
@@ -302,6 +331,7 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
         enum x86_emu_mode m = until_mode(cpu);
         uint64_t before = clk->icount;
         exec_block(cpu, b, false);
+        until_check_invlpg(e, b);
         block_free_zombies(ex);
         e->by_mode[m] += clk->icount - before;
     }

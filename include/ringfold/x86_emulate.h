@@ -128,4 +128,15 @@ enum x86_emu_status x86_emu_exception(struct x86_emu *e, int vector, uint32_t er
 /* The interpreter's --stats lines for this context (seconds: the time it ran, for MIPS). */
 void x86_emu_print_stats(struct x86_emu *e, FILE *out, double seconds);
 
+/* Called after x86_emu_run_until executed a guest INVLPG (linear: its operand's linear address),
+ * or with all = true when it could not watch for them (single-step / breakpoint fallback): what
+ * shadow paging needs to drop stale host mappings. */
+typedef void (*x86_emu_invlpg_fn)(void *opaque, uint32_t linear, bool all);
+void x86_emu_set_invlpg_hook(struct x86_emu *e, x86_emu_invlpg_fn fn, void *opaque);
+
+/* Full TLB flushes the context has done (CR3 writes, paging-control changes, task switches):
+ * a change since the last look means every cached translation must go, even when CR3 was
+ * rewritten with the value it had (Linux flushes that way). */
+uint64_t x86_emu_tlb_flushes(const struct x86_emu *e);
+
 #endif
