@@ -564,6 +564,13 @@ Test(shadow, contiguous_pages_merge_into_one_host_vma)
     cr_assert_eq(stats().runs, 1u);
     /* The reservation below, the 64 pages, the reservation above. */
     cr_assert_leq(vmas_in(0, 1ull << 32), 3u);
+    /* Write-protecting one page splits the run in three; writable again, it is one. */
+    shadow_monitor_frame(sh, 0x300000 + 20 * 4096, true);
+    cr_assert_eq(stats().runs, 3u);
+    cr_assert_leq(vmas_in(0, 1ull << 32), 2 * stats().runs + 1);
+    shadow_monitor_frame(sh, 0x300000 + 20 * 4096, false);
+    cr_assert_eq(shadow_fault(sh, LIN(20), SH_WRITE | SH_USER, NULL), SHADOW_MAPPED);
+    cr_assert_eq(stats().runs, 1u);
     /* Punching one page out splits the run in two. */
     shadow_invlpg(sh, LIN(10));
     cr_assert_eq(stats().runs, 2u);
@@ -666,20 +673,52 @@ static uint32_t random_pte(uint32_t i)
         frame = 0x01000000u + rnd(256) * 4096u;
     if (rnd(2) == 0)
         frame = 0x300000u + (i % 16) * 4096u;  /* hot frames: aliases, contiguous runs */
-    return frame | (rnd(6) ? P : 0) | (rnd(3) ? W : 0) | (rnd(4) ? U : 0) | (rnd(2) ? A : 0) | (rnd(2) ? D : 0);
+    return frame | (rnd(6) ? P : 0) | (rnd(3) ? W : 0) | (rnd(4) ? U : 0) | (rnd(2) ? A : 0) | (rnd(2) ? D : 0) |
+           (rnd(4) ? 0 : G);
 }
 
 static bool frame_monitored[0x1000];    /* frames of the first 16 MiB */
 
+/* The host's mappings below 4 GiB, from /proc/self/maps: rights of each VMA. */
+struct host_vma { uint64_t a, b; int prot; };
+static struct host_vma host_vmas[4096];
+static unsigned host_nvmas;
+
+static void read_host_vmas(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    cr_assert_not_null(f);
+    char line[512];
+    host_nvmas = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long a, b;
+        char perms[8];
+        if (sscanf(line, "%llx-%llx %7s", &a, &b, perms) != 3 || a >= (1ull << 32))
+            continue;
+        cr_assert_lt(host_nvmas, 4096u);
+        int prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+                   (perms[2] == 'x' ? PROT_EXEC : 0);
+        host_vmas[host_nvmas++] = (struct host_vma){ a, b, prot ? prot : -1 };
+    }
+    fclose(f);
+}
+
 static void check_invariants(void)
 {
     struct shadow_stats st = stats();
+    read_host_vmas();
     uint64_t live = 0, runs = 0;
     uint64_t prev_pa = 0;
     int prev_prot = -1;
+    unsigned v = 0;
     for (uint32_t lin = RLO; lin < RHI; lin += 4096) {
+        /* The host's rights here (-1: PROT_NONE or nothing) must be the books' exactly. */
+        while (v < host_nvmas && host_vmas[v].b <= lin)
+            v++;
+        int host = v < host_nvmas && host_vmas[v].a <= lin ? host_vmas[v].prot : -1;
         uint64_t pa;
         int prot = shadow_query(sh, lin, &pa);
+        cr_assert_eq(host, prot, "%#x: host rights %d, books %d", lin, host, prot);
         if (prot < 0) {
             prev_prot = -1;
             continue;
@@ -703,8 +742,8 @@ static void check_invariants(void)
     }
     cr_assert_eq(live, st.live);
     cr_assert_eq(runs, st.runs);
-    cr_assert_leq(vmas_in(0, 1ull << 32), 2 * st.runs + 1);
-    /* The host agrees with the books on a sample of pages. */
+    cr_assert_leq(host_nvmas, 2 * st.runs + 1);
+    /* Real accesses agree on a sample of pages. */
     for (int i = 0; i < 8; i++) {
         uint32_t lin = RLO + rnd((RHI - RLO) >> 12) * 4096u;
         cr_assert_eq(readable(lin), shadow_query(sh, lin, NULL) >= 0, "%#x", lin);
@@ -719,7 +758,7 @@ Test(shadow, random_tables_and_events_keep_the_books_and_host_consistent)
             pw32(PT + k * 4096 + i * 4, random_pte(i));
     }
     pw32(PD + 5 * 4, 0x00800000u | P | W | U | PS);
-    paging32(CR4_PSE, 0);
+    paging32(CR4_PSE | CR4_PGE, 0);      /* global pages: CR3 flushes unmap around them */
     shadow_set_vma_budget(sh, 41);
     shadow_set_write_hook(sh, write_hook, &hook_calls);
     for (int op = 0; op < 4000; op++) {
