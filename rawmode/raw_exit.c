@@ -154,7 +154,12 @@ enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reas
             r->stats.exits[RAW_X_SYSCALL]++;
             return RAW_ACT_EMULATE;
         }
-        return raw_stop(r, st, "i386 system call trapped but no int 0x80/sysenter/syscall before EIP");
+        /* Intel hosts: compat-mode SYSENTER enters the host kernel, which sets EIP to its
+         * 32-bit vDSO landing pad (absent here), ESP to EBP and EBP to [EBP] before seccomp
+         * traps it: the guest's registers are gone. (AMD: SYSENTER is #UD in long mode.) */
+        return raw_stop(r, st, "i386 system call trapped with no int 0x80/sysenter/syscall before it: "
+                        "probably SYSENTER on an Intel host, whose compat entry clobbers EIP/ESP/EBP; "
+                        "use a CPU model without SEP (--cpu) so the guest uses int 0x80");
     default:
         return raw_stop(r, st, "unexpected signal from native guest code");
     }
