@@ -29,6 +29,8 @@
 
 /* EFLAGS bits native code owns: arithmetic flags, DF and AC. IF, IOPL, VM, NT, RF, VIF, VIP, ID
  * and TF stay virtual (native IF is always 1 at host CPL 3; TF runs on emu). */
+#define RAW_HOST_CS64 0x33     /* the host's 64-bit user code selector (Linux __USER_CS) */
+
 #define RAW_NATIVE_FLAGS (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF | EFL_DF | EFL_AC)
 
 static int raw_probe(struct rf_err *why)
@@ -224,6 +226,24 @@ static void raw_native_once(struct raw *r)
     if (vm->clock.deterministic)
         vm->clock.icount += dt / VCLOCK_DET_NS_PER_INSN;    /* guest time moves while native */
 
+    if (reason == RAW_EXIT_SIGNAL && (f->rip_high || f->cs == RAW_HOST_CS64)) {
+        /* Guest code is no longer 32-bit code below 4 GiB: a compat-mode SYSCALL (AMD) or
+         * SYSENTER (Intel) that the host kernel took as its vDSO fast call (EIP lost, ECX/ESP/
+         * EBP reloaded), or a far jump to the host's 64-bit selector 0x33. Nothing reached the
+         * host (seccomp), but the guest state cannot be recovered: stop, saying why. */
+        r->native_broken = true;
+        if (f->cs == RAW_HOST_CS64)
+            vm_request_stop(vm, VM_STOP_ERROR, 0, "raw: guest escape contained: guest code far-jumped to the "
+                            "host's 64-bit selector 0x33 (signal %d at %04x:%08x); phase 1 cannot continue it",
+                            f->signo, f->cs, f->eip);
+        else
+            vm_request_stop(vm, VM_STOP_ERROR, 0, "raw: guest fast system call: a compat-mode SYSCALL/SYSENTER "
+                            "was taken by the host kernel as its vDSO fast call (signal %d at %04x:%08x%08x; "
+                            "EIP lost, registers reloaded); nothing reached the host. A CPU model without SEP "
+                            "(--cpu=pentium-pro) keeps Linux guests on int 0x80",
+                            f->signo, f->cs, f->rip_high, f->eip);
+        return;
+    }
     memcpy(st->gpr, f->gpr, sizeof(st->gpr));
     st->eip = f->eip;
     st->eflags = (st->eflags & ~RAW_NATIVE_FLAGS) | (f->eflags & RAW_NATIVE_FLAGS);

@@ -153,6 +153,7 @@ __attribute__((no_stack_protector)) static void raw_signal(int sig, siginfo_t *s
     f->gpr[R_ESI] = (uint32_t)g[REG_RSI];
     f->gpr[R_EDI] = (uint32_t)g[REG_RDI];
     f->eip = (uint32_t)rip;
+    f->rip_high = (uint32_t)(rip >> 32);
     f->eflags = (uint32_t)g[REG_EFL];
     f->cs = cs;
     f->ss = (uint16_t)((uint64_t)g[REG_CSGSFS] >> 48);

@@ -28,7 +28,9 @@ struct raw_frame {
     int32_t signo, sig_code;          /* 80, 84 */
     uint64_t trap_addr;               /* 88: fault address, or for SIGSYS the address after the call */
     int32_t sys_nr;                 /* 96: SIGSYS: the i386 system call number */
-    uint32_t pad0;                   /* 100 */
+    uint32_t rip_high;               /* 100: RIP bits 63..32 at the trap: non-zero only when the
+                                        host kernel moved guest code above 4 GiB (fast-call
+                                        landing pad) */
     /* Host save area. */
     uint64_t host_rsp;               /* 104 */
     uint64_t host_fsbase;            /* 112 */

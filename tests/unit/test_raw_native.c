@@ -11,6 +11,7 @@
 #include "ringfold/err.h"
 #include "../../rawmode/raw_ldt.h"
 #include "../../rawmode/raw_native.h"
+#include "../../rawmode/raw_syscall_trap.h"
 
 #define CODE_AT 0x10000000u      /* blob page, below 4 GiB so 32-bit code reaches it */
 #define STACK_TOP 0x10002000u
@@ -178,4 +179,47 @@ Test(raw_native, round_trip_cost)
     cr_log_warn("raw round trip (enter + #GP exit): %.0f ns", ns);
     fprintf(stderr, "raw round trip (enter + #GP exit): %.0f ns\n", ns);
     cr_assert(ns > 0);
+}
+
+Test(raw_native, int80_is_trapped_by_seccomp)
+{
+    struct rf_err err = { { 0 } };
+    cr_assert_eq(raw_syscall_trap_install(&err), 0, "%s", err.msg);
+    /* mov eax, 4 (i386 write); mov ebx, 1; int 0x80: must not reach the host. */
+    static const uint8_t code[] = { 0xb8, 0x04, 0x00, 0x00, 0x00, 0xbb, 0x01, 0x00, 0x00, 0x00, 0xcd, 0x80 };
+    put_code(code, sizeof(code));
+    cr_assert_eq(raw_native_run(fr), RAW_EXIT_SIGNAL);
+    cr_assert_eq(fr->signo, SIGSYS);
+    cr_assert_eq(fr->sys_nr, 4);
+    cr_assert_eq(fr->trap_addr, CODE_AT + sizeof(code), "si_call_addr is after int 0x80");
+    cr_assert_eq(fr->gpr[R_EAX], 4u, "the trap rolled EAX back to the call number");
+}
+
+Test(raw_native, fast_syscall_leaves_32bit_code_and_is_seen)
+{
+    struct rf_err err = { { 0 } };
+    cr_assert_eq(raw_syscall_trap_install(&err), 0, "%s", err.msg);
+    /* syscall from compat mode: #UD on Intel; on AMD the host kernel takes it as its vDSO fast
+     * call, moving EIP to a landing pad above 4 GiB (raw_engine.c stops the VM then). */
+    static const uint8_t code[] = { 0x0f, 0x05 };
+    put_code(code, sizeof(code));
+    fr->gpr[R_EBP] = STACK_TOP - 64;
+    int r = raw_native_run(fr);
+    cr_assert_eq(r, RAW_EXIT_SIGNAL);
+    bool ud = fr->signo == SIGILL && fr->trapno == 6 && fr->eip == CODE_AT;
+    bool moved = fr->rip_high != 0 && (fr->signo == SIGSYS || fr->signo == SIGSEGV);
+    cr_assert(ud || moved, "signal %d trap %lu at %04x:%08x%08x", fr->signo, (unsigned long)fr->trapno,
+              fr->cs, fr->rip_high, fr->eip);
+}
+
+Test(raw_native, far_jump_to_host_64bit_selector_is_seen)
+{
+    /* ljmp $0x33, $CODE_AT+7; then in 64-bit mode: cli (#GP). */
+    static const uint8_t code[] = { 0xea, 0x07, 0x00, 0x00, 0x10, 0x33, 0x00, 0xfa };
+    put_code(code, sizeof(code));
+    cr_assert_eq(raw_native_run(fr), RAW_EXIT_SIGNAL);
+    cr_assert_eq(fr->trapno, 13);
+    cr_assert_eq(fr->cs, 0x33, "the exit shows the host 64-bit selector, got %#x", fr->cs);
+    cr_assert_eq(fr->eip, CODE_AT + 7);
+    cr_assert_eq(tls_canary, 0xfeedf00du);
 }
