@@ -27,11 +27,15 @@
 #define ARCH_GET_CPUID 0x1011
 #define ARCH_SET_CPUID 0x1012
 
-/* EFLAGS bits native code owns: arithmetic flags, DF and AC. IF, IOPL, VM, NT, RF, VIF, VIP, ID
- * and TF stay virtual (native IF is always 1 at host CPL 3; TF runs on emu). */
 #define RAW_HOST_CS64 0x33     /* the host's 64-bit user code selector (Linux __USER_CS) */
 
-#define RAW_NATIVE_FLAGS (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF | EFL_DF | EFL_AC)
+/* EFLAGS bits native code owns: arithmetic flags, DF, AC (an #AC the guest would not take,
+ * CR0.AM off, comes back as SIGBUS and is emulated), NT (a native IRET with NT faults in
+ * IA-32e mode and emu does the task return), ID, and TF as set by a native POPF (the run loop
+ * never enters with TF). IF, IOPL, VM, RF, VIF, VIP stay virtual: native IF is always 1 at host
+ * CPL 3, and IOPL/VM cannot change there. */
+#define RAW_NATIVE_FLAGS (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF | EFL_DF | EFL_AC | \
+                          EFL_NT | EFL_ID | EFL_TF)
 
 static int raw_probe(struct rf_err *why)
 {
@@ -205,8 +209,7 @@ static void raw_native_once(struct raw *r)
     f->gs = (uint16_t)sel[S_GS];
     memcpy(f->gpr, st->gpr, sizeof(f->gpr));
     f->eip = st->eip;
-    uint32_t nat = RAW_NATIVE_FLAGS & ~((st->cr0 & CR0_AM) ? 0u : EFL_AC);
-    f->eflags = (st->eflags & nat) | EFL_IF | EFL_FIXED1;
+    f->eflags = (st->eflags & RAW_NATIVE_FLAGS & ~EFL_TF) | EFL_IF | EFL_FIXED1;
     raw_fpu_to_frame(f, &st->fpu);
     if (!r->stats.entries) {
         struct rf_err err = { { 0 } };
@@ -279,10 +282,10 @@ static void raw_native_once(struct raw *r)
     }
     uint32_t eip = st->eip;
     enum raw_action a = raw_exit_classify(r, st, reason);
-    if (st->eip != eip)
-        x86_emu_set_regs(r->emu, st);   /* backed up over a trap-style instruction */
+    if (st->eip != eip || a == RAW_ACT_DEBUG)
+        x86_emu_set_regs(r->emu, st);   /* backed up over a trap-style instruction, or DR6 */
     raw_exit_act(r, a);
-    if (a == RAW_ACT_EMULATE || a == RAW_ACT_GUEST_PF)
+    if (a == RAW_ACT_EMULATE || a == RAW_ACT_GUEST_PF || a == RAW_ACT_DEBUG)
         raw_paging_sync(r);     /* delivery may have switched tasks (CR3) */
 }
 

@@ -145,6 +145,13 @@ enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reas
             r->stats.exits[RAW_X_DB]++;
             return RAW_ACT_EMULATE;
         }
+        if (f->trapno == 1 && (f->eflags & EFL_TF)) {
+            /* Native POPF set TF: the single-step trap after the next instruction (SDM Vol. 3
+             * §17.3.1.4). DR6.BS, then #DB through the guest IDT; emu steps from here on. */
+            st->dr[6] = (st->dr[6] & ~0xfu) | 0x4000u;
+            r->stats.exits[RAW_X_DB]++;
+            return RAW_ACT_DEBUG;
+        }
         return raw_stop(r, st, "unexpected debug trap in native guest code");
     case SIGSYS:
         /* seccomp reports the address after the system-call instruction; EAX is the guest's
@@ -177,6 +184,9 @@ void raw_exit_act(struct raw *r, enum raw_action a)
     }
     case RAW_ACT_GUEST_PF:
         x86_emu_exception(r->emu, 14, r->pf_err, r->pf_addr);
+        break;
+    case RAW_ACT_DEBUG:
+        x86_emu_exception(r->emu, 1, 0xffffffffu, 0);
         break;
     case RAW_ACT_RESUME:
     case RAW_ACT_STOP:

@@ -27,7 +27,7 @@ enum raw_exit_kind {
     RAW_X_DE,           /* #DE (SIGFPE) */
     RAW_X_FPU,          /* #MF / #XM (SIGFPE) */
     RAW_X_BP,           /* int3 (SIGTRAP) */
-    RAW_X_DB,           /* #DB: icebp */
+    RAW_X_DB,           /* #DB: icebp, or single-step after a native POPF set TF */
     RAW_X_OTHER,        /* #NP #SS #AC #OF #BR ... */
     RAW_X_ENTRY,        /* IRETQ refused the guest state (nothing ran) */
     RAW_X_SEG_FIXUP,    /* a host GDT selector loaded natively, re-resolved against the guest GDT */
@@ -40,6 +40,7 @@ enum raw_action {
     RAW_ACT_RESUME,     /* nothing: go on (native again if the state allows) */
     RAW_ACT_EMULATE,    /* run the instruction at EIP on emu (fresh decode) */
     RAW_ACT_GUEST_PF,   /* deliver #PF(pf_err) with CR2 = pf_addr */
+    RAW_ACT_DEBUG,      /* deliver the single-step #DB (DR6.BS already set) */
     RAW_ACT_STOP,       /* the monitor cannot go on: vm_request_stop was called */
 };
 
