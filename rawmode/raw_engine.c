@@ -13,6 +13,7 @@
  * guest-user-accessible pages are mapped while guest user code runs (view USER). */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -183,12 +184,38 @@ static void raw_set_state(void *priv, const struct vcpu_state *st)
     shadow_paging_changed(r->shadow, false);
 }
 
+/* Exits that need nothing but a host mapping go straight back in with the frame as it is: no
+ * state copy through emu, no FPU conversion, no LDT check (the selectors are the ones that went
+ * in). Anything else, or a deadline, a stop or a pending interrupt, leaves the loop. A #PF the
+ * shadow did not map is remembered for raw_exit.c, so shadow_fault runs once per fault. */
+static bool raw_fast_resume(struct raw *r, struct raw_frame *f, const int *sel, int reason)
+{
+    struct vm *vm = r->vm;
+    if (reason != RAW_EXIT_SIGNAL || f->signo != SIGSEGV || f->trapno != 14 || f->rip_high ||
+        (f->eflags & EFL_TF) || vm->stop)
+        return false;
+    if (f->cs != sel[S_CS] || f->ss != sel[S_SS] || f->ds != sel[S_DS] || f->es != sel[S_ES] ||
+        f->fs != sel[S_FS] || f->gs != sel[S_GS])
+        return false;
+    unsigned access = SH_USER | ((f->err & 2) ? SH_WRITE : SH_READ) | ((f->err & 16) ? SH_EXEC : 0);
+    r->pf_cached_result = (int)shadow_fault(r->shadow, (uint32_t)f->cr2, access, &r->pf_cached_err);
+    r->pf_cached = true;
+    if (r->pf_cached_result != SHADOW_MAPPED || vclock_ns(&vm->clock) >= r->deadline)
+        return false;
+    r->pf_cached = false;
+    r->stats.exits[RAW_X_PF_MAPPED]++;
+    r->stats.fast_resumes++;
+    f->eflags = (f->eflags & RAW_NATIVE_FLAGS & ~EFL_TF) | EFL_IF | EFL_FIXED1;
+    return true;
+}
+
 /* One native run: state out of emu into the frame, enter, state back, dispatch the exit. */
 static void raw_native_once(struct raw *r)
 {
     struct vcpu_state *st = &r->st;
     struct raw_frame *f = r->frame;
     struct vm *vm = r->vm;
+    r->pf_cached = false;
     x86_emu_get_state(r->emu, st);
     shadow_sync_a20(r->shadow);
     int sel[SEG_COUNT];
@@ -219,15 +246,18 @@ static void raw_native_once(struct raw *r)
             return;
         }
     }
-    r->stats.entries++;
-    if (!r->cpuid_faulting)
-        r->stats.cpuid_native++;
-    uint64_t t0 = vclock_host_ns();
-    int reason = raw_native_run(f);
-    uint64_t dt = vclock_host_ns() - t0;
-    r->stats.native_ns += dt;
-    if (vm->clock.deterministic)
-        vm->clock.icount += dt / VCLOCK_DET_NS_PER_INSN;    /* guest time moves while native */
+    int reason;
+    do {
+        r->stats.entries++;
+        if (!r->cpuid_faulting)
+            r->stats.cpuid_native++;
+        uint64_t t0 = vclock_host_ns();
+        reason = raw_native_run(f);
+        uint64_t dt = vclock_host_ns() - t0;
+        r->stats.native_ns += dt;
+        if (vm->clock.deterministic)
+            vm->clock.icount += dt / VCLOCK_DET_NS_PER_INSN;    /* guest time moves while native */
+    } while (raw_fast_resume(r, f, sel, reason));
 
     if (reason == RAW_EXIT_SIGNAL && (f->rip_high || f->cs == RAW_HOST_CS64)) {
         /* Guest code is no longer 32-bit code below 4 GiB: a compat-mode SYSCALL (AMD) or
@@ -296,6 +326,7 @@ static enum engine_exit raw_run(void *priv, uint64_t deadline)
     uint64_t t0 = vclock_host_ns();
     enum engine_exit ex;
     bool armed = false;
+    r->deadline = deadline;
     if (r->cpuid_faulting)
         syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0);
     for (;;) {

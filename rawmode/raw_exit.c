@@ -59,7 +59,15 @@ static enum raw_action raw_page_fault(struct raw *r, const struct raw_frame *f)
      * whose CPL is 3 for everything native in phase 1. */
     unsigned access = SH_USER | ((f->err & 2) ? SH_WRITE : SH_READ) | ((f->err & 16) ? SH_EXEC : 0);
     uint32_t gerr = 0;
-    switch (shadow_fault(r->shadow, (uint32_t)f->cr2, access, &gerr)) {
+    enum shadow_result res;
+    if (r->pf_cached) {
+        res = (enum shadow_result)r->pf_cached_result;
+        gerr = r->pf_cached_err;
+        r->pf_cached = false;
+    } else {
+        res = shadow_fault(r->shadow, (uint32_t)f->cr2, access, &gerr);
+    }
+    switch (res) {
     case SHADOW_MAPPED:
         r->stats.exits[RAW_X_PF_MAPPED]++;
         return RAW_ACT_RESUME;

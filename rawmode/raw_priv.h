@@ -66,11 +66,17 @@ struct raw {
 
     /* The last #PF reflected to the guest. */
     uint32_t pf_err, pf_addr;
+    /* shadow_fault's answer for the exit being handled, when raw_fast_resume already asked. */
+    bool pf_cached;
+    int pf_cached_result;
+    uint32_t pf_cached_err;
+    uint64_t deadline;          /* of the run in progress */
 
     struct {
         uint64_t exits[RAW_X_COUNT];
         uint64_t entries;
         uint64_t emulated;          /* instructions emulated on emu after a trap */
+        uint64_t fast_resumes;      /* #PF exits re-entered straight from the frame */
         uint64_t ldt_refused;       /* states raw_ldt_load could not express: one step on emu */
         uint64_t cpuid_native;      /* native runs where guest CPUID showed the host's (no faulting) */
         uint64_t shadow_flushes_kernel; /* full shadow flushes: emu could not watch for INVLPG */

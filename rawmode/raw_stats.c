@@ -38,6 +38,8 @@ void raw_print_stats(struct raw *r, FILE *out)
                  "16-bit code run on emu (native kernel code is phase 2)\n");
     fprintf(out, "raw: native entries %" PRIu64 ", exits %" PRIu64 ", instructions emulated after a trap %"
             PRIu64 ", LDT shadow writes %" PRIu64 "\n", r->stats.entries, exits, r->stats.emulated, r->ldt.writes);
+    fprintf(out, "raw: #PF exits re-entered straight from the frame (no state sync): %" PRIu64 "\n",
+            r->stats.fast_resumes);
     for (int i = 0; i < RAW_X_COUNT; i++)
         if (r->stats.exits[i])
             fprintf(out, "raw:   exit %-36s %12" PRIu64 "\n", raw_exit_names[i], r->stats.exits[i]);
