@@ -76,13 +76,14 @@ if (hasratio) {
     set ylabel "time / QEMU TCG time"
     set style histogram clustered gap 1
     set xtics rotate by 30 right font ",11"
-    set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "black" front
+    set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb "black" back
     if (rationano > 0 && ratiolinux > 0) {
         set arrow 2 from first rationano - 0.5, graph 0 to first rationano - 0.5, graph 1 nohead lw 1 lc rgb "#555555" front
     }
+    ratiolabel(v) = v >= 10 ? sprintf("%.0f", v) : sprintf("%.2g", v)
     n = words(ratiosys)
     plot for [i=1:n] "ratio.tsv" using i+1:xtic(1) title word(ratiosys, i) lc rgb colour(word(ratiosys, i)), \
-         for [i=1:n] "ratio.tsv" using ($0 + (i - (n + 1) / 2.0) / (n + 1)):(column(i + 1)):(sprintf("%.2g", column(i + 1))) \
+         for [i=1:n] "ratio.tsv" using ($0 + (i - (n + 1) / 2.0) / (n + 1)):(column(i + 1)):(ratiolabel(column(i + 1))) \
              with labels rotate left offset 0, 0.3 font ",8" notitle
 }
 unset multiplot

@@ -167,6 +167,7 @@ def main():
                 else:
                     bad = [w for w in WORKLOADS if done.get(w) != "ok"]
                     reason = (f"round {rnd}: " + ("stopped at a guest kernel panic" if PANIC.search(last)
+                                                  else f"timed out after {timeout} s" if rc == 124
                                                   else f"exit status {rc}")
                               + ("" if "boot-wall" in figs or not need_boot else ", no init marker")
                               + (f", workloads not ok: {' '.join(bad)}" if bad else "")

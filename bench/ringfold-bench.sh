@@ -59,7 +59,8 @@ ringfold=$build/ringfold
 kernel=$build/bench/nano/nano.elf
 native=$build/bench/nano/nano-native              # user-level loops as a Linux process
 qemu=${QEMU:-qemu-system-i386}
-limit=300                                       # seconds per run, a hung guest ends here
+limit=300                                       # seconds per nanobenchmark run, a hung guest ends here
+llimit=180                                      # seconds per Linux boot + workloads (emu: ~35 s idle, ~125 s at load 10)
 for f in "$ringfold" "$kernel"; do
     [ -f "$f" ] || { echo "ringfold-bench.sh: $f: not built (run make in $build)" >&2; exit 2; }
 done
@@ -232,7 +233,7 @@ if [ $linux = 1 ]; then
         echo "linux: skipped ($reason)" >&2
         record linuxskip "$reason"
     else
-        python3 "$src/bench/linux-workloads.py" "$build" $limit "$lrepeat" "$qemu" "${lsystems[@]}" \
+        python3 "$src/bench/linux-workloads.py" "$build" $llimit "$lrepeat" "$qemu" "${lsystems[@]}" \
             >> "$results" || failed=1
         grep -q '^lsys.*failed' "$results" && failed=1
     fi
