@@ -24,6 +24,7 @@ import sys
 BENCHES = ["compute", "syscall", "sysenter", "in", "out", "clisti", "pushfpopf", "callret",
            "pgfault", "divzero", "ptemod", "cr3", "int"]
 USER_LEVEL = ["compute", "pushfpopf", "callret"]      # the ones nano-native runs too
+RING3 = {"compute", "syscall", "sysenter", "pushfpopf", "callret", "pgfault"}   # timed in ring 3
 LINUX = ["boot-wall", "boot-uptime", "forkwait", "ddsys", "pagefault", "checksum"]
 LINUX_USER = ["forkwait", "ddsys", "pagefault", "checksum"]
 ORDER = ["emu", "raw", "kvm", "qemu-tcg", "qemu-kvm", "native"]
@@ -34,7 +35,7 @@ CSV_KEYS = ["suite", "benchmark", "system", "runs", "iters", "cycles", "cycles_p
 
 
 def parse(path):
-    d = {"systems": {}, "probe": {}, "why": {}, "tsc": {}, "nano": {}, "lsystems": {},
+    d = {"systems": {}, "probe": {}, "why": {}, "tsc": {}, "utsc": {}, "nano": {}, "lsystems": {},
          "lwhy": {}, "linux": {}, "lskip": None}
     for line in open(path, encoding="utf-8", errors="replace"):
         f = line.rstrip("\n").split("\t")
@@ -50,6 +51,8 @@ def parse(path):
             kv = dict(w.split("=", 1) for w in words if "=" in w)
             if "tsc_hz" in kv:
                 d["tsc"].setdefault(sys_, {})[rnd] = int(kv["tsc_hz"])
+            elif "user_tsc_hz" in kv:
+                d["utsc"].setdefault(sys_, {})[rnd] = int(kv["user_tsc_hz"])
             elif words and words[0] in BENCHES and "cycles" in kv and "iters" in kv:
                 d["nano"].setdefault((words[0], sys_), {})[rnd] = (int(kv["iters"]), int(kv["cycles"]))
         elif kind == "lsys":
@@ -77,8 +80,10 @@ def nano_rows(d):
     for b in BENCHES:
         for s in ran:
             runs = d["nano"].get((b, s), {})
-            samples = [(n, c, c / n * 1e9 / d["tsc"][s][r]) for r, (n, c) in sorted(runs.items())
-                       if n and d["tsc"].get(s, {}).get(r)]
+            # The ring 3 loops read the TSC in ring 3: timed with the rate it runs at there.
+            hz = d["utsc"] if b in RING3 and d["utsc"].get(s) else d["tsc"]
+            samples = [(n, c, c / n * 1e9 / hz[s][r]) for r, (n, c) in sorted(runs.items())
+                       if n and hz.get(s, {}).get(r)]
             if not samples:
                 continue
             ns = [x[2] for x in samples]
@@ -169,7 +174,7 @@ def report(a, d):
     add_ratios(lrows, "seconds")
     out = []
     rounds = max((r["runs"] for r in rows), default=0)
-    out.append("ringfold bench: nanobenchmarks, %s iterations each, median of %d run%s per system%s"
+    out.append("ringfold bench: nanobenchmarks, up to %s iterations each, median of %d run%s per system%s"
                % (a.iters, rounds, "" if rounds == 1 else "s", " (quick)" if a.quick else ""))
     out += build_table(BENCHES, ran, rows, [("ns_per_op", "ns/op", ".1f")])
     out += ["", "the same in cycles per operation (the guest's TSC: ringfold's runs at 1 GHz, QEMU TCG's"
@@ -178,15 +183,21 @@ def report(a, d):
     out.append("")
     for s in ordered(d["systems"]):
         v = d["systems"][s]
-        tsc = sorted(d["tsc"].get(s, {}).values())
+        tsc, utsc = d["tsc"].get(s, {}).values(), d["utsc"].get(s, {}).values()
         extra = " tsc_hz=%d" % statistics.median(tsc) if tsc and v["status"] == "ok" else ""
+        if extra and utsc and abs(statistics.median(utsc) / statistics.median(tsc) - 1) > 0.01:
+            extra += (" but ring 3 reads the TSC at %d Hz (the guest sees two TSC rates; the ring 3"
+                      " figures use that one)" % statistics.median(utsc))
         why = d["why"].get(s)
         out.append(status_line(v, extra + ("; " + why.removeprefix("ringfold: ") if why else "")))
     out.append("")
     notes = [
         "ns/op = cycles / iters / tsc_hz, the median over the runs (min and max in the JSON);"
         " tsc_hz is measured by the guest against PIT channel 2 (ringfold's virtual TSC runs at"
-        " 1 GHz; under QEMU TCG it is the host's TSC)",
+        " 1 GHz; under QEMU TCG it is the host's TSC), and the ring 3 loops (%s) use the rate"
+        " ring 3's RDTSC runs at, measured against ring 0's" % ", ".join(b for b in BENCHES if b in RING3),
+        "iters: at most --iters; the guest runs fewer where the warm-up says a benchmark would"
+        " take over 2 s (budget_ms), so slow systems finish in minutes (iters per figure in the JSON)",
         "S/tcg = ns/op of S / ns/op under QEMU TCG (below 1: faster than QEMU TCG); S/native the"
         " same against native execution",
         "each figure includes the loop's dec+jnz; cr3 is one CR3 load per op, pgfault one user #PF"
@@ -342,7 +353,8 @@ def main():
            "quick": a.quick, "date": date, "host": platform.platform(),
            "benchmarks": BENCHES, "user_level": USER_LEVEL,
            "systems": [dict(d["systems"][s], probe=d["probe"].get(s), engine_line=d["why"].get(s),
-                            tsc_hz=statistics.median(d["tsc"][s].values()) if d["tsc"].get(s) else None)
+                            tsc_hz=statistics.median(d["tsc"][s].values()) if d["tsc"].get(s) else None,
+                            user_tsc_hz=statistics.median(d["utsc"][s].values()) if d["utsc"].get(s) else None)
                        for s in ordered(d["systems"])],
            "skipped": skipped, "results": rows, "notes": notes}
     if d["lsystems"] or d["lskip"]:

@@ -1,10 +1,12 @@
 /* bench/nano/nano.c: the nanobenchmark guest: sets up IDT, TSS, SYSENTER and paging, times each
  * operation with RDTSC over `nano_iters=N` iterations and prints one line per benchmark on COM1:
  *   nano: tsc_hz=H                         (TSC rate measured against PIT channel 2)
+ *   nano: user_tsc_hz=U                    (the rate ring 3's RDTSC runs at, against ring 0's)
  *   nano: NAME nano_iters=N cycles=C            (C: TSC ticks for all N iterations, loop included)
  *   nano: done
  * then writes 0x10 to isa-debug-exit (exit status 33). Any failure prints "nano: FAIL ..." and
- * writes 0x11. Command line (Multiboot): "iters=N" (default 100000), "only=NAME" runs one.
+ * writes 0x11. Command line (Multiboot): "iters=N" (default 100000), "only=NAME" runs one,
+ * "budget_ms=M" (default 2000, 0 = none): fewer than N iterations where N would take longer.
  * Each benchmark first runs a discarded warm-up pass of min(N, 1000) iterations. */
 #include <stdint.h>
 
@@ -14,6 +16,7 @@
 #define EXIT_FAIL       0x11
 #define DEFAULT_ITERS   100000u
 #define WARMUP_ITERS    1000u
+#define DEFAULT_BUDGET_MS 2000u
 
 #define KCODE 0x08
 #define UCODE 0x1b
@@ -70,6 +73,7 @@ static uint8_t trap_stack[8192] __attribute__((aligned(16)));
 static uint8_t sysenter_stack[4096] __attribute__((aligned(16)));
 
 uint32_t nano_iters = DEFAULT_ITERS;     /* read by nano_user.S */
+static uint32_t budget_ms = DEFAULT_BUDGET_MS; /* budget_ms=N: at most ~N ms per benchmark, 0 = none */
 static const char *only;              /* only=NAME, or NULL for all */
 static char only_buf[32];
 volatile uint64_t user_t0, user_t1;     /* written by the ring 3 loops */
@@ -165,6 +169,18 @@ static void parse_cmdline(const uint32_t *mbi)
             v = v * 10 + (uint32_t)(*p - '0');
         }
         nano_iters = v;
+    }
+    p = find_key(cmd, "budget_ms=");
+    if (p) {
+        uint32_t v = 0;
+        if (*p < '0' || *p > '9')
+            fail("budget_ms= wants a decimal number", 0);
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (v > 100000000u)
+                fail("budget_ms too large", v);
+            v = v * 10 + (uint32_t)(*p - '0');
+        }
+        budget_ms = v;
     }
     /* Copied: the Multiboot command line may lie above the 8 MiB that paging maps. */
     const char *o = find_key(cmd, "only=");
@@ -435,6 +451,43 @@ static uint64_t tsc_calibrate(void)
     return (s1.tsc2 - s0.tsc2) * 1193182ull / (2ull * (s0.count - s1.count));
 }
 
+/* One ring 3 compute loop of n iterations: its own RDTSC span (ring 3) and the span ring 0 saw
+ * around it, entry and exit included. */
+static void user_span(uint32_t n, uint64_t *user, uint64_t *kernel)
+{
+    nano_iters = n;
+    uint64_t k0 = rdtsc();
+    *user = run_user(user_compute);
+    *kernel = rdtsc() - k0;
+}
+
+/* The rate of the TSC as ring 3 reads it, in terms of tsc_hz (ring 0's). The two must be one
+ * clock (SDM Vol. 3 §18.17); an engine that runs ring 3 natively and ring 0 emulated can get
+ * that wrong, and the ring 3 figures are then timed with the rate this measures. Loops of n and
+ * 2n iterations, so that the fixed entry and exit costs cancel; the median of three. */
+static uint64_t user_tsc_calibrate(uint64_t tsc_hz)
+{
+    uint64_t u, k, ua, ka, r[3];
+    uint32_t n = 1000;
+    for (;;) {                          /* n such that a loop takes about 10 ms of ring 0 time */
+        user_span(n, &u, &k);
+        if (k >= tsc_hz / 100 || n >= (1u << 26))
+            break;
+        n *= 2;
+    }
+    for (int i = 0; i < 3; i++) {
+        user_span(n, &ua, &ka);
+        user_span(2 * n, &u, &k);
+        r[i] = k > ka && u > ua ? (u - ua) * (tsc_hz / 1000) / ((k - ka) / 1000 + 1) : tsc_hz;
+    }
+    for (int i = 0; i < 2; i++)         /* sort three */
+        for (int j = 0; j < 2 - i; j++)
+            if (r[j] > r[j + 1]) {
+                uint64_t t = r[j]; r[j] = r[j + 1]; r[j + 1] = t;
+            }
+    return r[1];
+}
+
 void nano_main(uint32_t magic, const uint32_t *mbi)
 {
     if (magic != 0x2BADB002)
@@ -444,20 +497,33 @@ void nano_main(uint32_t magic, const uint32_t *mbi)
     outb(0xA1, 0xff);                   /* without interrupts, whatever the firmware set up */
     tables_init();
     paging_init();
+    uint64_t tsc_hz = tsc_calibrate();
     puts_com1("nano: tsc_hz=");
-    put_u64(tsc_calibrate());
+    put_u64(tsc_hz);
+    putc_com1('\n');
+    const uint32_t run_iters = nano_iters; /* the user loops read nano_iters */
+    puts_com1("nano: user_tsc_hz=");
+    put_u64(user_tsc_calibrate(tsc_hz));
     putc_com1('\n');
     int ran = 0;
-    const uint32_t run_iters = nano_iters; /* the user loops read nano_iters */
     for (unsigned i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
         if (only && !word_eq(only, benches[i].name))
             continue;
         /* A discarded warm-up pass first, so translation caches (QEMU TCG's, later raw mode's
          * patches and kvm's shadow state) are filled before the timed pass. */
-        nano_iters = run_iters < WARMUP_ITERS ? run_iters : WARMUP_ITERS;
-        benches[i].run(nano_iters);
-        nano_iters = run_iters;
-        uint64_t c = benches[i].run(run_iters);
+        uint32_t warm = run_iters < WARMUP_ITERS ? run_iters : WARMUP_ITERS;
+        nano_iters = warm;
+        uint64_t wc = benches[i].run(warm);
+        /* The time budget: a system on which one operation costs tens of microseconds would
+         * spend minutes on 500000 of them; the warm-up's cost per operation (an overestimate,
+         * the caches were cold) sets how many fit in budget_ms. Never fewer than the warm-up. */
+        uint32_t n = run_iters;
+        if (budget_ms && warm && wc / warm * n > tsc_hz / 1000 * budget_ms) {
+            uint64_t fit = tsc_hz / 1000 * budget_ms / (wc / warm);
+            n = fit < warm ? warm : (uint32_t)fit;
+        }
+        nano_iters = n;
+        uint64_t c = benches[i].run(n);
         puts_com1("nano: ");
         puts_com1(benches[i].name);
         puts_com1(" iters=");
