@@ -274,6 +274,45 @@ static bool until_events(struct x86_cpu *cpu)
     return true;
 }
 
+/* The successor of the block that ran last: its chained pointer while valid, else a cache
+ * lookup, then chained (the emu engine's loop does the same, exec_run.c). */
+static inline struct x86_block *until_next_block(struct x86_cpu *cpu, struct x86_exec *ex)
+{
+    struct x86_block *p = ex->prev_block;
+    uint32_t eip = cpu->s.eip;
+    if (__builtin_expect(p && p->chain_gen == ex->gen, 1)) {
+        if (p->succ[0] && p->succ_eip[0] == eip)
+            return p->succ[0];
+        if (p->succ[1] && p->succ_eip[1] == eip)
+            return p->succ[1];
+    }
+    struct x86_block *b = block_get(cpu);
+    if (p && b && !b->nocache && !p->nocache && p->valid) {
+        if (p->chain_gen != ex->gen) {
+            p->succ[0] = p->succ[1] = NULL;
+            p->chain_gen = ex->gen;
+        }
+        int k = p->succ[0] ? 1 : 0;
+        p->succ[k] = b;
+        p->succ_eip[k] = eip;
+    }
+    return b;
+}
+
+/* When to look at the clock next: at the deadline in deterministic mode (time is the
+ * instruction count), every 1024 instructions in real time. */
+static uint64_t until_next_check(const struct vclock *clk, uint64_t deadline)
+{
+    if (clk->deterministic) {
+        uint64_t now = vclock_ns(clk);
+        return clk->icount + (deadline > now ? (deadline - now + VCLOCK_DET_NS_PER_INSN - 1) / VCLOCK_DET_NS_PER_INSN : 0);
+    }
+    return clk->icount + 1024;
+}
+
+/* Like the emu engine's loop: blocks chained to blocks, and the checks (stop, events, HLT,
+ * single-step, and here: may the guest go native?) only when something raised exec->attention
+ * (I/O, EFLAGS writes, mode and CPL changes, HLT...) or the clock is due. */
 static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_emu_native_fn native,
                                       void *opaque)
 {
@@ -289,52 +328,76 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
         x86_handle_fault(cpu);
         exec_refresh(cpu);
         block_free_zombies(ex);
+        ex->attention = 1;
     }
+    ex->attention = 1;
+    ex->prev_block = NULL;
+    ex->check_at = 0;
     for (;;) {
-        if (vm->stop)
-            return X86_EMU_STOP;
-        if (vclock_ns(clk) >= deadline)
-            return X86_EMU_BUDGET;
-        if ((cpu->s.eflags & EFL_RF) && !ex->dbg && !(cpu->s.eflags & EFL_TF)) {
-            /* RF only suppresses instruction breakpoints (SDM Vol. 3 §17.3.1.1); with none armed
-             * it may simply be cleared, as the instruction that follows would. */
-            cpu->s.eflags &= ~EFL_RF;
-        }
-        if ((cpu->s.eflags & (EFL_TF | EFL_RF)) || ex->dbg || TRACE_ON(TRACE_INSN)) {
-            /* Single-stepping and breakpoints: the emu engine's own loop does them right. */
-            uint64_t before = clk->icount;
-            enum engine_exit x = exec_run(cpu, deadline);
-            cpu->stats.insns -= clk->icount - before;     /* counted again by our caller */
-            e->by_mode[until_mode(cpu)] += clk->icount - before;
-            if (e->invlpg_fn)
-                e->invlpg_fn(e->invlpg_opaque, 0, true);
-            return x == ENGINE_EXIT_HALT ? X86_EMU_HALT : x == ENGINE_EXIT_STOP ? X86_EMU_STOP : X86_EMU_BUDGET;
-        }
-        if (cpu->s.intr_shadow) {
-            /* One instruction after STI / MOV SS before an interrupt may arrive. */
-            cpu->s.intr_shadow = 0;
-        } else if ((vm->intr_pending || vm->nmi_pending) && until_events(cpu)) {
-            continue;
-        } else if (cpu->s.halted) {
-            return X86_EMU_HALT;
-        } else if (native && cpu->cpl == 3 && cpu->pe && !cpu->v86 && native(opaque, &cpu->s)) {
-            return X86_EMU_NATIVE;
-        }
-        if (ex->attention) {
+        if (__builtin_expect(ex->attention, 0)) {
             ex->attention = 0;
+            ex->cur = NULL;
+            ex->cur_block = NULL;
+            ex->prev_block = NULL;
             exec_a20_sync(cpu);
+            if (ex->zombies)
+                block_free_zombies(ex);
+            if (vm->stop)
+                goto out_stop;
+            if (vclock_ns(clk) >= deadline)
+                goto out_budget;
+            if ((cpu->s.eflags & EFL_RF) && !ex->dbg && !(cpu->s.eflags & EFL_TF)) {
+                /* RF only suppresses instruction breakpoints (SDM Vol. 3 §17.3.1.1); with none
+                 * armed it may simply be cleared, as the instruction that follows would. */
+                cpu->s.eflags &= ~EFL_RF;
+            }
+            if ((cpu->s.eflags & (EFL_TF | EFL_RF)) || ex->dbg || TRACE_ON(TRACE_INSN)) {
+                /* Single-stepping and breakpoints: the emu engine's own loop does them right. */
+                uint64_t before = clk->icount;
+                enum engine_exit x = exec_run(cpu, deadline);
+                cpu->stats.insns -= clk->icount - before;     /* counted again by our caller */
+                e->by_mode[until_mode(cpu)] += clk->icount - before;
+                if (e->invlpg_fn)
+                    e->invlpg_fn(e->invlpg_opaque, 0, true);
+                return x == ENGINE_EXIT_HALT ? X86_EMU_HALT : x == ENGINE_EXIT_STOP ? X86_EMU_STOP : X86_EMU_BUDGET;
+            }
+            if (cpu->s.intr_shadow) {
+                /* One instruction after STI / MOV SS before an interrupt may arrive. */
+                cpu->s.intr_shadow = 0;
+                ex->attention = 1;
+            } else if ((vm->intr_pending || vm->nmi_pending) && until_events(cpu)) {
+                ex->attention = 1;
+                continue;
+            } else if (cpu->s.halted) {
+                ex->attention = 1;
+                return X86_EMU_HALT;
+            } else if (native && cpu->cpl == 3 && cpu->pe && !cpu->v86 && native(opaque, &cpu->s)) {
+                ex->attention = 1;
+                return X86_EMU_NATIVE;
+            }
+        }
+        if (__builtin_expect(clk->icount >= ex->check_at, 0)) {
+            if (vclock_ns(clk) >= deadline)
+                goto out_budget;
+            ex->check_at = until_next_check(clk, deadline);
         }
         cpu->insn_eip = cpu->s.eip;
-        struct x86_block *b = block_get(cpu);
+        struct x86_block *b = until_next_block(cpu, ex);
         if (!b)
-            return X86_EMU_STOP;
+            goto out_stop;
         enum x86_emu_mode m = until_mode(cpu);
         uint64_t before = clk->icount;
         exec_block(cpu, b, false);
         until_check_invlpg(e, b);
-        block_free_zombies(ex);
         e->by_mode[m] += clk->icount - before;
+        ex->prev_block = b;
     }
+out_budget:
+    ex->attention = 1;
+    return X86_EMU_BUDGET;
+out_stop:
+    ex->attention = 1;
+    return X86_EMU_STOP;
 }
 
 enum x86_emu_status x86_emu_run_until(struct x86_emu *e, uint64_t deadline_ns, x86_emu_native_fn native,
