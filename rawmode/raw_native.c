@@ -184,7 +184,8 @@ static void raw_probe_fpu(void)
     uint32_t lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     __cpuid_count(0xd, 0, a, b, c, d);
-    raw_xmask = ((uint64_t)hi << 32) | lo;
+    /* AMX tile state (bits 17-18) is 64-bit-only and dynamically enabled (XFD): leave it out. */
+    raw_xmask = (((uint64_t)hi << 32) | lo) & ~(3ull << 17);
     raw_fpu_size = b > 576 ? b : 576;
 }
 
