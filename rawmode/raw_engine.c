@@ -38,6 +38,28 @@
 #define RAW_NATIVE_FLAGS (EFL_CF | EFL_PF | EFL_AF | EFL_ZF | EFL_SF | EFL_OF | EFL_DF | EFL_AC | \
                           EFL_NT | EFL_ID | EFL_TF)
 
+/* Guest linear L is host linear L: nothing of the host may live below 4 GiB (a non-PIE
+ * binary, a sanitizer's shadow memory, another raw VM in this process). */
+static int raw_probe_low4g(struct rf_err *why)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;       /* cannot tell: shadow_create checks again when it reserves */
+    char line[512];
+    int rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long lo = strtoull(line, NULL, 16);
+        if (lo < (1ull << 32)) {
+            line[strcspn(line, "\n")] = 0;
+            rc = rf_errf(why, -EBUSY, "the low 4 GiB of the process are not free for guest addresses (%.200s)",
+                         line);
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
 static int raw_probe(struct rf_err *why)
 {
 #if !defined(__x86_64__)
@@ -54,7 +76,7 @@ static int raw_probe(struct rf_err *why)
     int rc = raw_syscall_trap_probe(why);
     if (rc < 0)
         return rc;
-    return 0;
+    return raw_probe_low4g(why);
 #endif
 }
 
