@@ -97,6 +97,11 @@ static int vm_pick_engine(struct vm *vm, struct rf_err *err)
             struct rf_err why = { { 0 } };
             const struct engine_ops *e = engine_table[i];
             int ok = e->probe(&why) == 0;
+            /* Only emu and raw can derive guest time from an instruction count. */
+            if (ok && vm->cfg.deterministic && !strcmp(e->name, "kvm")) {
+                ok = 0;
+                rf_errf(&why, -ENOTSUP, "no --deterministic mode under hardware virtualization");
+            }
             if (ok && e->create) {
                 vm->engine = e;
                 char skipped[sizeof(vm->engine_why)];
