@@ -9,6 +9,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include "ringfold/err.h"
+#include "ringfold/vm.h"
+#include "ringfold/x86_emulate.h"
 #include "../../rawmode/raw_ldt.h"
 #include "../../rawmode/raw_native.h"
 #include "../../rawmode/raw_syscall_trap.h"
@@ -221,4 +223,79 @@ Test(raw_native, far_jump_to_host_64bit_selector_is_seen)
     cr_assert_eq(fr->cs, 0x33, "the exit shows the host 64-bit selector, got %#x", fr->cs);
     cr_assert_eq(fr->eip, CODE_AT + 7);
     cr_assert_eq(tls_canary, 0xfeedf00du);
+}
+
+/* ---- pieces that need no native entry: FPU image conversion, selector resolution ---- */
+
+Test(raw_fpu, stack_order_and_full_tags_round_trip)
+{
+    struct raw_frame *f = raw_frame_create();
+    cr_assert(f);
+    struct fpu_state in;
+    memset(&in, 0, sizeof(in));
+    in.fcw = 0x027f;
+    in.fsw = (uint16_t)(5u << 11);      /* TOP = 5: ST0 is physical R5 */
+    in.mxcsr = 0x1fa0;
+    /* R5 = 1.0 (valid), R6 = +0 (zero), R7 = +inf (special), the rest empty. */
+    static const uint8_t one[10] = { 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f };
+    static const uint8_t inf[10] = { 0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x7f };
+    memcpy(in.st[5], one, 10);
+    memcpy(in.st[7], inf, 10);
+    in.ftw = (uint16_t)(0xffffu & ~(3u << 10) & ~(3u << 12) & ~(3u << 14));
+    in.ftw |= (uint16_t)(0u << 10 | 1u << 12 | 2u << 14);
+    in.xmm[3][0] = 0x5a;
+    raw_fpu_to_frame(f, &in);
+    const uint8_t *area = f->guest_fpu;
+    cr_assert_eq(area[4], 0xe0, "abridged tag: R5-R7 in use, got %#x", area[4]);
+    cr_assert_eq(memcmp(area + 32, one, 10), 0, "ST0 (R5) first in the image");
+    cr_assert_eq(memcmp(area + 64, inf, 10), 0, "ST2 (R7) third");
+    struct fpu_state out;
+    memset(&out, 0xcc, sizeof(out));
+    raw_fpu_from_frame(f, &out);
+    cr_assert_eq(out.fcw, in.fcw);
+    cr_assert_eq(out.fsw, in.fsw);
+    cr_assert_eq(out.ftw, in.ftw, "full tag word rebuilt from contents: %#x vs %#x", out.ftw, in.ftw);
+    cr_assert_eq(out.mxcsr, in.mxcsr);
+    cr_assert_eq(memcmp(out.st[5], one, 10), 0);
+    cr_assert_eq(memcmp(out.st[7], inf, 10), 0);
+    cr_assert_eq(out.xmm[3][0], 0x5a);
+    raw_frame_destroy(f);
+}
+
+Test(raw_ldt, host_gdt_selector_resolves_against_the_guest_gdt)
+{
+    struct vm vm;
+    struct vm_config cfg = { .mem_size = 16u << 20, .serial = "null", .deterministic = true };
+    struct rf_err err = { { 0 } };
+    cr_assert_eq(vm_init(&vm, &cfg, &err), 0, "%s", err.msg);
+    struct x86_emu *e = x86_emu_create(&vm, &err);
+    cr_assert(e, "%s", err.msg);
+    /* A guest GDT at 0x1000: entry 6 (selector 0x33) a TLS data segment with base 0x12345000,
+     * limit 0xfffff pages, DPL 3; entry 4 (0x23) a DPL-0 data segment. */
+    uint8_t gdt[8 * 8];
+    memset(gdt, 0, sizeof(gdt));
+    const uint8_t tls[8] = { 0xff, 0xff, 0x00, 0x50, 0x34, 0xf2, 0xcf, 0x12 };
+    const uint8_t dpl0[8] = { 0xff, 0xff, 0x00, 0x00, 0x00, 0x92, 0xcf, 0x00 };
+    memcpy(gdt + 6 * 8, tls, 8);
+    memcpy(gdt + 4 * 8, dpl0, 8);
+    cr_assert_eq(guest_mem_write(&vm.mem, 0x1000, gdt, sizeof(gdt)), 0);
+    struct vcpu_state st;
+    vcpu_state_flat32(&st, 0x100000);
+    st.gdtr.base = 0x1000;
+    st.gdtr.limit = sizeof(gdt) - 1;
+    x86_emu_set_state(e, &st);
+    struct raw_ldt l;
+    memset(&l, 0, sizeof(l));
+    struct seg_reg out;
+    cr_assert_eq(raw_ldt_to_guest(&l, e, &vm, S_GS, 0x33, &out), 0);
+    cr_assert_eq(out.sel, 0x33);
+    cr_assert_eq(out.base, 0x12345000u, "base %#x", out.base);
+    cr_assert_eq(out.limit, 0xffffffffu);
+    cr_assert_eq(SEG_ATTR_DPL(out.attr), 3);
+    cr_assert_eq(l.fixups, 1);
+    cr_assert_eq(raw_ldt_to_guest(&l, e, &vm, S_DS, 0x23, &out), -1, "DPL-0 data cannot be loaded at CPL 3");
+    cr_assert_eq(raw_ldt_to_guest(&l, e, &vm, S_ES, 0, &out), 0, "null stays null");
+    cr_assert_eq(out.sel, 0);
+    x86_emu_destroy(e);
+    vm_destroy(&vm);
 }
