@@ -22,6 +22,7 @@
 #include <asm/ldt.h>
 #include "ringfold/engine.h"
 #include "raw_priv.h"
+#include "jail.h"
 #include "raw_syscall_trap.h"
 #include "shadow.h"
 
@@ -206,6 +207,28 @@ static void raw_set_state(void *priv, const struct vcpu_state *st)
     shadow_paging_changed(r->shadow, false);
 }
 
+/* Before guest code first runs: the i386 syscall trap, then the jail (rawmode/jail.h). Guest
+ * code at CPL 3 can always far-jump to the host's 64-bit selector and make host system calls;
+ * only the jail's allowlist keeps that from reaching anything (ARCHITECTURE.md "Raw mode").
+ * Descriptors stay open (the engine cannot list the console's and the loader's), and the
+ * process cannot open files or create guest memory afterwards: `--reboot` of a guest that ran
+ * user code on raw ends with the jail's "forbidden system call" report. */
+static int raw_first_entry(struct raw *r)
+{
+    struct rf_err err = { { 0 } };
+    int rc = raw_syscall_trap_install(&err);
+    if (rc == 0) {
+        const struct raw_jail_config cfg = { .keep_open_fds = true, .cpuid_faulting = false,
+                                             .install_sigsys_handler = false };
+        rc = raw_jail_enter(&cfg, &err);
+    }
+    if (rc < 0) {
+        r->native_broken = true;
+        vm_request_stop(r->vm, VM_STOP_ERROR, 0, "%s", err.msg);
+    }
+    return rc;
+}
+
 /* Exits that need nothing but a host mapping go straight back in with the frame as it is: no
  * state copy through emu, no FPU conversion, no LDT check (the selectors are the ones that went
  * in). Anything else, or a deadline, a stop or a pending interrupt, leaves the loop. A #PF the
@@ -260,14 +283,8 @@ static void raw_native_once(struct raw *r)
     f->eip = st->eip;
     f->eflags = (st->eflags & RAW_NATIVE_FLAGS & ~EFL_TF) | EFL_IF | EFL_FIXED1;
     raw_fpu_to_frame(f, &st->fpu);
-    if (!r->stats.entries) {
-        struct rf_err err = { { 0 } };
-        if (raw_syscall_trap_install(&err) < 0) {
-            r->native_broken = true;
-            vm_request_stop(vm, VM_STOP_ERROR, 0, "%s", err.msg);
-            return;
-        }
-    }
+    if (!r->stats.entries && raw_first_entry(r) < 0)
+        return;
     int reason;
     do {
         r->stats.entries++;

@@ -22,6 +22,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include <cpuid.h>
+#include "jail.h"
 #include "raw_native.h"
 
 _Static_assert(offsetof(struct raw_frame, eip) == RAW_FRAME_EIP, "raw_frame layout");
@@ -140,6 +141,13 @@ __attribute__((no_stack_protector)) static void raw_signal(int sig, siginfo_t *s
         if (sig == raw_sig_timer) {
             raw_timer_flag = 1;
             return;
+        }
+        if (sig == SIGSYS) {
+            /* The jail refused a system call the monitor made (or escaped guest code that
+             * jumped into the monitor): the jail's report, then abort. */
+            struct raw_jail_sigsys js;
+            raw_jail_classify(si, uc, &js);
+            raw_jail_monitor_violation(&js);
         }
         raw_monitor_signal(sig, uc);
         return;

@@ -76,6 +76,7 @@ struct raw {
         uint64_t exits[RAW_X_COUNT];
         uint64_t entries;
         uint64_t emulated;          /* instructions emulated on emu after a trap */
+        uint64_t emu_ud_host_insn;  /* emulated after a non-#UD trap, and emu raised #UD */
         uint64_t fast_resumes;      /* #PF exits re-entered straight from the frame */
         uint64_t ldt_refused;       /* states raw_ldt_load could not express: one step on emu */
         uint64_t cpuid_native;      /* native runs where guest CPUID showed the host's (no faulting) */

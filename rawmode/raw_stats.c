@@ -1,6 +1,7 @@
 /* --stats for the raw engine: native entries, exits by cause, emulation, time split. */
 #include <inttypes.h>
 #include "raw_priv.h"
+#include "jail.h"
 #include "shadow.h"
 
 static const char *const raw_exit_names[RAW_X_COUNT] = {
@@ -54,8 +55,11 @@ void raw_print_stats(struct raw *r, FILE *out)
     fprintf(out, "raw: host time in run %.3f s: native %.1f%%, emu %.1f%%, monitor (exit handling) %.1f%%\n",
             run / 1e9, pct(nat, run), pct(emu, run), pct(mon, run));
     if (exits)
-        fprintf(out, "raw: round trip estimate (monitor time per exit, trap delivery excluded): %.2f us\n",
-                (double)mon / (double)exits / 1e3);
+        fprintf(out, "raw: monitor time per exit (exit handling and shadow mapping; the host's trap delivery, "
+                "~2 us quiet, is in native): %.2f us\n", (double)mon / (double)exits / 1e3);
+    if (r->stats.emu_ud_host_insn)
+        fprintf(out, "raw: %" PRIu64 " instructions the host ran natively were #UD on emu when emulated after a "
+                "trap (host-only instructions chosen from the host's CPUID?)\n", r->stats.emu_ud_host_insn);
     if (r->cpuid_faulting)
         fprintf(out, "raw: CPUID faulting on: native CPUID traps and shows ringfold's CPUID\n");
     else
@@ -65,6 +69,7 @@ void raw_print_stats(struct raw *r, FILE *out)
         fprintf(out, "raw: full shadow flushes because emu ran the single-step path (INVLPG unwatched): %"
                 PRIu64 "\n", r->stats.shadow_flushes_kernel);
     fprintf(out, "raw: round trips so far in this process: %" PRIu64 "\n", raw_native_entries);
+    raw_jail_print_stats(out);
     shadow_print_stats(r->shadow, out);
     x86_emu_print_stats(r->emu, out, emu / 1e9);
 }
