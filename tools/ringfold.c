@@ -14,6 +14,7 @@
 #include "../core/loader.h"
 #include "../devices/pc.h"
 #include "commands.h"
+#include "vm_config_file.h"
 
 static const char *prog = "ringfold";
 
@@ -25,8 +26,9 @@ static const char *prog = "ringfold";
 static void usage(FILE *out)
 {
     fprintf(out,
-        "usage: %s run [options] KERNEL\n"
-        "       %s run [options] linux | linux-pae\n"
+        "usage: %s run [--config=FILE] [options] KERNEL\n"
+        "       %s run [--config=FILE] [options] linux | linux-pae\n"
+        "       %s run --config=FILE [options]\n"
         "       %s bench [--quick] [--iters N] [--json FILE] [--csv FILE] [--linux] [--chart FILE]\n"
         "                    [--update-docs]\n"
         "       %s probe [--json] [--engine=NAME [--paged]]\n"
@@ -40,6 +42,8 @@ static void usage(FILE *out)
         "to which --append adds); write ./linux for a file of that name.\n"
         "\n"
         "options:\n"
+        "  --config=FILE      read settings from FILE: `key = value` lines, keys named as these\n"
+        "                     long options (docs/config.md); options given here override it\n"
         "  --engine=NAME      emu, raw, kvm or auto (default auto; `ringfold probe` says why)\n"
         "  --force-engine     use --engine's engine even where its probe says it cannot run\n"
         "  --cpu=MODEL        the CPU model CPUID reports (--cpu=help lists them)\n"
@@ -59,7 +63,7 @@ static void usage(FILE *out)
         "exit status: the guest's isa-debug-exit value v as (v << 1) | 1; 0 when the guest\n"
         "resets or reboots; 2 bad command line or image; 4 monitor error; 6 triple fault;\n"
         "8 guest hung (HLT with interrupts disabled); 124 timeout.\n",
-        prog, prog, prog, prog, prog);
+        prog, prog, prog, prog, prog, prog);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -119,29 +123,118 @@ static void translate_qemu_args(int argc, char **argv)
     }
 }
 
-enum { OPT_ENGINE = 256, OPT_MEM, OPT_APPEND, OPT_MODULE, OPT_SERIAL, OPT_STATS, OPT_TRACE,
-       OPT_TRACE_FILE, OPT_TIMEOUT, OPT_DET, OPT_REBOOT, OPT_KERNEL, OPT_HELP, OPT_VERSION,
-       OPT_FORCE_ENGINE, OPT_CPU };
+/* getopt values: the settings a config file can also hold are OPT_KEY(its enum vmcf_key), so
+ * options and file keys go through one run_setting_apply. */
+enum { OPT_CONFIG = 256, OPT_HELP, OPT_KEY_BASE = 512 };
+#define OPT_KEY(k) (OPT_KEY_BASE + (k))
 
 static const struct option run_options[] = {
-    { "engine", required_argument, 0, OPT_ENGINE },
-    { "force-engine", no_argument, 0, OPT_FORCE_ENGINE },
-    { "cpu", required_argument, 0, OPT_CPU },
-    { "mem", required_argument, 0, OPT_MEM },
-    { "append", required_argument, 0, OPT_APPEND },
-    { "module", required_argument, 0, OPT_MODULE },
-    { "initrd", required_argument, 0, OPT_MODULE },
-    { "serial", required_argument, 0, OPT_SERIAL },
-    { "stats", no_argument, 0, OPT_STATS },
-    { "trace", required_argument, 0, OPT_TRACE },
-    { "trace-file", required_argument, 0, OPT_TRACE_FILE },
-    { "timeout", required_argument, 0, OPT_TIMEOUT },
-    { "deterministic", no_argument, 0, OPT_DET },
-    { "reboot", no_argument, 0, OPT_REBOOT },
-    { "kernel", required_argument, 0, OPT_KERNEL },
+    { "config", required_argument, 0, OPT_CONFIG },
+    { "engine", required_argument, 0, OPT_KEY(VMCF_ENGINE) },
+    { "force-engine", no_argument, 0, OPT_KEY(VMCF_FORCE_ENGINE) },
+    { "cpu", required_argument, 0, OPT_KEY(VMCF_CPU) },
+    { "mem", required_argument, 0, OPT_KEY(VMCF_MEM) },
+    { "append", required_argument, 0, OPT_KEY(VMCF_APPEND) },
+    { "module", required_argument, 0, OPT_KEY(VMCF_MODULE) },
+    { "initrd", required_argument, 0, OPT_KEY(VMCF_MODULE) },
+    { "serial", required_argument, 0, OPT_KEY(VMCF_SERIAL) },
+    { "stats", no_argument, 0, OPT_KEY(VMCF_STATS) },
+    { "trace", required_argument, 0, OPT_KEY(VMCF_TRACE) },
+    { "trace-file", required_argument, 0, OPT_KEY(VMCF_TRACE_FILE) },
+    { "timeout", required_argument, 0, OPT_KEY(VMCF_TIMEOUT) },
+    { "deterministic", no_argument, 0, OPT_KEY(VMCF_DETERMINISTIC) },
+    { "reboot", no_argument, 0, OPT_KEY(VMCF_REBOOT) },
+    { "kernel", required_argument, 0, OPT_KEY(VMCF_KERNEL) },
     { "help", no_argument, 0, OPT_HELP },
     { 0, 0, 0, 0 },
 };
+
+/* "FILE:LINE" of the config file's engine key where it chose the engine (no --engine). */
+static char engine_named_in[PATH_MAX + 32];
+
+/* What `run` was told, by its options and its config file, before anything is built. */
+struct run_settings {
+    struct vm_config cfg;
+    struct boot_spec spec;
+    const char *trace_file;
+    unsigned tmask;
+    bool reboot;
+    bool modules_from_cli;    /* the command line's modules replace the file's, not add to them */
+};
+
+/* Checks and records one setting; the single place every option value and every config-file
+ * value is validated. where names its origin in messages: "--mem" or "vm.cfg:3: mem". flag is
+ * a boolean setting's value (the command line only ever turns one on). */
+static void run_setting_apply(struct run_settings *rs, enum vmcf_key key, const char *value,
+                              bool flag, const char *where)
+{
+    switch (key) {
+    case VMCF_ENGINE:
+        if (strcmp(value, "emu") && strcmp(value, "raw") && strcmp(value, "kvm") &&
+            strcmp(value, "auto"))
+            die_usage("%s: unknown engine '%s' (emu, raw, kvm, auto)", where, value);
+        rs->cfg.engine = value;
+        break;
+    case VMCF_FORCE_ENGINE: rs->cfg.force_engine = flag; break;
+    case VMCF_CPU:
+        if (!cpu_model_find(value))
+            die_usage("%s: unknown CPU model '%s' (--cpu=help lists them)", where, value);
+        rs->cfg.cpu_model = value;
+        break;
+    case VMCF_MEM:
+        if (parse_size(value, &rs->cfg.mem_size) < 0)
+            die_usage("%s: cannot parse '%s' (e.g. 128M, 1G)", where, value);
+        break;
+    case VMCF_APPEND: rs->spec.cmdline = value; break;
+    case VMCF_MODULE:
+        if (rs->spec.nmodules == LOADER_MAX_MODULES)
+            die_usage("%s: at most %d modules", where, LOADER_MAX_MODULES);
+        rs->spec.modules[rs->spec.nmodules++] = value;
+        break;
+    case VMCF_SERIAL:
+        if (strcmp(value, "stdio") && strcmp(value, "null") && strncmp(value, "file:", 5))
+            die_usage("%s: unknown backend '%s' (stdio, null, file:PATH)", where, value);
+        rs->cfg.serial = value;
+        break;
+    case VMCF_STATS: rs->cfg.stats = flag; break;
+    case VMCF_TRACE:
+        if (trace_parse(value, &rs->tmask) < 0)
+            die_usage("%s: unknown category in '%s' (insn,intr,exc,io,mode,post,all)", where, value);
+        break;
+    case VMCF_TRACE_FILE: rs->trace_file = value; break;
+    case VMCF_TIMEOUT: {
+        char *end;
+        double s = strtod(value, &end);
+        if (end == value || *end || !(s > 0) || s > 1e6)
+            die_usage("%s: '%s' is not a positive number of seconds", where, value);
+        rs->cfg.timeout_ns = (uint64_t)(s * 1e9);
+        break;
+    }
+    case VMCF_DETERMINISTIC: rs->cfg.deterministic = flag; break;
+    case VMCF_REBOOT: rs->reboot = flag; break;
+    case VMCF_KERNEL: rs->spec.kernel = value; break;
+    case VMCF_NKEYS: break;
+    }
+}
+
+/* Applies a config file's settings (before the command line's, which override them). */
+static void run_settings_from_file(struct run_settings *rs, const struct vm_config_file *f)
+{
+    char where[PATH_MAX + 64];
+    for (int k = 0; k < VMCF_NKEYS; k++) {
+        if (!f->value[k])
+            continue;
+        snprintf(where, sizeof(where), "%s:%d: %s", f->path, f->line[k],
+                 vm_config_file_key_name((enum vmcf_key)k));
+        run_setting_apply(rs, (enum vmcf_key)k, f->value[k], f->flag[k], where);
+        if (k == VMCF_ENGINE)
+            snprintf(engine_named_in, sizeof(engine_named_in), "%s:%d", f->path, f->line[k]);
+    }
+    for (int i = 0; i < f->nmodules; i++) {
+        snprintf(where, sizeof(where), "%s:%d: module", f->path, f->module_line[i]);
+        run_setting_apply(rs, VMCF_MODULE, f->modules[i], false, where);
+    }
+}
 
 /* Paths and command line of `run linux`; static so they outlive the boot_spec. */
 static struct {
@@ -231,6 +324,10 @@ static int run_once(const struct vm_config *cfg, const struct boot_spec *spec, e
     }
     int status = vm_start(&vm, &err);
     if (status == 0) {
+        /* core/vm.c words a named engine for the command line; a config file's choice says
+         * where it was made instead, at start and in --stats. */
+        if (engine_named_in[0] && !strcmp(vm.engine_why, "named with --engine"))
+            snprintf(vm.engine_why, sizeof(vm.engine_why), "named in %.480s", engine_named_in);
         fprintf(stderr, "%s: engine %s (%s)\n", prog, vm.engine->name, vm.engine_why);
         status = vm_run(&vm, &err);
     }
@@ -250,76 +347,78 @@ static int run_once(const struct vm_config *cfg, const struct boot_spec *spec, e
 
 static int cmd_run(int argc, char **argv)
 {
-    struct vm_config cfg = { 0 };
-    struct boot_spec spec = { 0 };
-    const char *trace_file = NULL;
-    unsigned tmask = 0;
-    bool reboot = false;
-    int opt;
+    struct run_settings rs;
+    struct vm_config_file file;
+    memset(&rs, 0, sizeof(rs));
+    memset(&file, 0, sizeof(file));
+    const char *config = NULL, *cli_kernel = NULL;
+    /* The command line's settings, kept in order until the config file has been applied. */
+    struct run_arg { int key; const char *value; const char *name; } *cli;
+    cli = calloc((size_t)argc + 1, sizeof(*cli));
+    int ncli = 0, opt, idx = 0;
 
+    if (!cli)
+        return RF_EXIT_MONITOR;
     translate_qemu_args(argc, argv);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "h", run_options, &idx)) != -1) {
         switch (opt) {
-        case OPT_ENGINE:
-            if (strcmp(optarg, "emu") && strcmp(optarg, "raw") && strcmp(optarg, "kvm") &&
-                strcmp(optarg, "auto"))
-                die_usage("--engine: unknown engine '%s' (emu, raw, kvm, auto)", optarg);
-            cfg.engine = optarg;
+        case OPT_CONFIG:
+            if (config)
+                die_usage("--config: given twice ('%s' and '%s')", config, optarg);
+            config = optarg;
             break;
-        case OPT_FORCE_ENGINE: cfg.force_engine = true; break;
-        case OPT_CPU:
-            if (!strcmp(optarg, "help")) {
+        case OPT_HELP: case 'h': usage(stdout); return 0;
+        default:
+            if (opt < OPT_KEY(0) || opt >= OPT_KEY(VMCF_NKEYS))
+                exit(RF_EXIT_USAGE);   /* getopt already named the problem */
+            if (opt == OPT_KEY(VMCF_CPU) && !strcmp(optarg, "help")) {
                 cpu_model_list(stdout);
                 return 0;
             }
-            if (!cpu_model_find(optarg))
-                die_usage("--cpu: unknown CPU model '%s' (--cpu=help lists them)", optarg);
-            cfg.cpu_model = optarg;
+            if (opt == OPT_KEY(VMCF_KERNEL)) {
+                if (cli_kernel)
+                    die_usage("run: kernel given twice ('%s' and '%s')", cli_kernel, optarg);
+                cli_kernel = optarg;
+            }
+            cli[ncli++] = (struct run_arg){ opt - OPT_KEY(0), optarg, run_options[idx].name };
             break;
-        case OPT_MEM:
-            if (parse_size(optarg, &cfg.mem_size) < 0)
-                die_usage("--mem: cannot parse '%s' (e.g. 128M, 1G)", optarg);
-            break;
-        case OPT_APPEND: spec.cmdline = optarg; break;
-        case OPT_MODULE:
-            if (spec.nmodules == LOADER_MAX_MODULES)
-                die_usage("--module: at most %d modules", LOADER_MAX_MODULES);
-            spec.modules[spec.nmodules++] = optarg;
-            break;
-        case OPT_SERIAL:
-            if (strcmp(optarg, "stdio") && strcmp(optarg, "null") && strncmp(optarg, "file:", 5))
-                die_usage("--serial: unknown backend '%s' (stdio, null, file:PATH)", optarg);
-            cfg.serial = optarg;
-            break;
-        case OPT_STATS: cfg.stats = true; break;
-        case OPT_TRACE:
-            if (trace_parse(optarg, &tmask) < 0)
-                die_usage("--trace: unknown category in '%s' (insn,intr,exc,io,mode,post,all)", optarg);
-            break;
-        case OPT_TRACE_FILE: trace_file = optarg; break;
-        case OPT_TIMEOUT: {
-            char *end;
-            double s = strtod(optarg, &end);
-            if (end == optarg || *end || !(s > 0) || s > 1e6)
-                die_usage("--timeout: '%s' is not a positive number of seconds", optarg);
-            cfg.timeout_ns = (uint64_t)(s * 1e9);
-            break;
-        }
-        case OPT_DET: cfg.deterministic = true; break;
-        case OPT_REBOOT: reboot = true; break;
-        case OPT_KERNEL: spec.kernel = optarg; break;
-        case OPT_HELP: case 'h': usage(stdout); return 0;
-        default: exit(RF_EXIT_USAGE);   /* getopt already named the problem */
         }
     }
     if (optind < argc) {
-        if (spec.kernel)
-            die_usage("run: kernel given twice ('%s' and '%s')", spec.kernel, argv[optind]);
-        spec.kernel = argv[optind++];
+        if (cli_kernel)
+            die_usage("run: kernel given twice ('%s' and '%s')", cli_kernel, argv[optind]);
+        cli_kernel = argv[optind];
+        cli[ncli++] = (struct run_arg){ VMCF_KERNEL, argv[optind++], "kernel" };
     }
     if (optind < argc)
         die_usage("run: unexpected argument '%s'", argv[optind]);
+
+    if (config) {
+        char err[PATH_MAX + 256];
+        if (vm_config_file_load(config, &file, err, sizeof(err)) < 0)
+            die_usage("%s", err);
+        run_settings_from_file(&rs, &file);
+    }
+    for (int i = 0; i < ncli; i++) {
+        char where[64];
+        snprintf(where, sizeof(where), "--%s", cli[i].name);
+        if (cli[i].key == VMCF_MODULE && !rs.modules_from_cli) {
+            rs.modules_from_cli = true;
+            rs.spec.nmodules = 0;
+        }
+        run_setting_apply(&rs, (enum vmcf_key)cli[i].key, cli[i].value ? cli[i].value : "", true,
+                          where);
+        if (cli[i].key == VMCF_ENGINE)
+            engine_named_in[0] = '\0';
+    }
+    free(cli);
+
+    struct vm_config cfg = rs.cfg;
+    struct boot_spec spec = rs.spec;
+    const char *trace_file = rs.trace_file;
+    const unsigned tmask = rs.tmask;
+    const bool reboot = rs.reboot;
     if (!spec.kernel)
         die_usage("run: no kernel image given (see --help)");
     if (!strcmp(spec.kernel, "linux") || !strcmp(spec.kernel, "linux-pae"))
@@ -354,6 +453,7 @@ static int cmd_run(int argc, char **argv)
     }
     if (trace_out)
         fclose(trace_out);
+    vm_config_file_free(&file);
     return status;
 }
 
