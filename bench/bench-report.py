@@ -284,6 +284,15 @@ def build_type(build):
     return ""
 
 
+def built_at(build):
+    """", ringfold built at DATE" from the binary's modification time, or ""."""
+    try:
+        t = os.stat(os.path.join(build, "ringfold")).st_mtime
+    except OSError:
+        return ""
+    return ", ringfold built " + datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def update_docs(a, doc, out):
     BEGIN, END = "<!-- bench-figures:begin -->", "<!-- bench-figures:end -->"
 
@@ -294,10 +303,10 @@ def update_docs(a, doc, out):
             return ""
     cpu = cpu_model()
     mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
-    rev = sh(["git", "rev-parse", "--short", "HEAD"]) or "?"
+    rev = a.rev0 or sh(["git", "rev-parse", "--short", "HEAD"]) or "?"    # the tree the run started on
     # The docs file and the chart are about to change: only other edits count as uncommitted.
-    if sh(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/PERFORMANCE.md",
-           ":!docs/*.svg"]):
+    if not a.rev0 and sh(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                          ":!docs/PERFORMANCE.md", ":!docs/*.svg"]):
         rev += " (with uncommitted changes)"
     sec = [BEGIN, "## ringfold bench figures", "",
            "Written by `ringfold bench --update-docs`; everything between the bench-figures"
@@ -307,7 +316,7 @@ def update_docs(a, doc, out):
                                                                      mem / 2**20, platform.release()),
            "- host load average (1, 5, 15 min): %s at the start, %s at the end; other work on"
            " the host inflates the figures" % (a.load0 or "?", " ".join(open("/proc/loadavg").read().split()[:3])),
-           "- git revision: " + rev + build_type(a.build),
+           "- git revision: " + rev + build_type(a.build) + built_at(a.build),
            "- QEMU: " + (sh([a.qemu, "--version"]).splitlines() or ["not found"])[0],
            "- command: `" + a.cmdline + "`"]
     if a.chart_rel:
@@ -341,6 +350,7 @@ def main():
     p.add_argument("--load0", default="")
     p.add_argument("--build", default="", help="the build directory (its CMakeCache.txt)")
     p.add_argument("--qemu", default="qemu-system-i386")
+    p.add_argument("--rev0", default="", help="git revision (and state) when the run started")
     a = p.parse_args()
     d = parse(a.results)
     ran, rows, lran, lrows, out, notes = report(a, d)

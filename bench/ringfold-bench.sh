@@ -99,6 +99,13 @@ else
 fi
 
 load0=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null)   # for the docs: was the host busy?
+# For the docs: the revision the run starts on (others may commit while it runs); the docs file
+# and the chart it is about to rewrite do not count as uncommitted changes.
+rev0=''
+if [ $update_docs = 1 ] && rev0=$(git -C "$src" rev-parse --short HEAD 2>/dev/null); then
+    [ -n "$(git -C "$src" status --porcelain --untracked-files=no -- . ':!docs/PERFORMANCE.md' ':!docs/*.svg' 2>/dev/null)" ] &&
+        rev0="$rev0 (with uncommitted changes)"
+fi
 
 work=$(mktemp -d) || exit 2
 trap 'rm -rf "$work"' EXIT
@@ -252,7 +259,7 @@ chartdir=
 [ -n "$chart" ] && { chartdir=$work/chart; mkdir -p "$chartdir"; }
 report=(python3 "$src/bench/bench-report.py" "$results" --iters "$iters" --repeat "$repeat"
         --kernel "$kernel" --cmdline "$cmdline" --src "$src" --load0 "$load0" --build "$build"
-        --qemu "$qemu")
+        --qemu "$qemu" --rev0 "$rev0")
 [ $quick = 1 ] && report+=(--quick)
 [ -n "$json" ] && report+=(--json "$json")
 [ -n "$csv" ] && report+=(--csv "$csv")
