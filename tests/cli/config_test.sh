@@ -4,7 +4,7 @@
 # line naming FILE:LINE and status 2.
 # usage: config_test.sh RINGFOLD DEMO_KERNEL DEMO_VMCFG
 set -u
-rf=$1 demo=$2 vmcfg=$3
+rf=$(realpath "$1") demo=$(realpath "$2") vmcfg=$(realpath "$3")
 dir=$(mktemp -d) && trap 'rm -rf "$dir"' EXIT
 out=$dir/out
 
