@@ -8,13 +8,15 @@
 #   add_guest_native(NAME SOURCES src... [CFLAGS flag...])
 #       -> ${CMAKE_BINARY_DIR}/tests/guests/NAME-native (runs on the host), target guest_NAME-native
 #   add_guest_test(NAME KERNEL k [APPEND cmdline] [EXPECT_EXIT n] [GOLDEN file | NATIVE prog]
-#                  [TIMEOUT s] [PAGED] [KVM_NEEDS_HW reason])
+#                  [TIMEOUT s] [PAGED] [KVM_NEEDS_HW reason] [RAW_GAP reason])
 #       -> ctest tests guest.<engine>.NAME for each engine in RINGFOLD_GUEST_ENGINES
 #   PAGED: the kernel turns paging on (CR0.PG). KVM_NEEDS_HW: it runs unpaged but uses
 #   something KVM's own instruction emulator does not implement (reason: what), so on KVM it
 #   needs real VT-x/AMD-V, not the emulation KVM-PVM runs unpaged guests with. For the kvm and
 #   raw engines run_guest_test.sh asks `ringfold probe --engine=E [--paged]` first and skips
 #   (status 77, SKIP_RETURN_CODE) with the probe's reason when the engine cannot run the test.
+#   RAW_GAP: a documented difference of the raw engine; the test runs on raw and is reported as
+#   skipped with the reason only when the guest reports a failure (never a monitor error).
 #
 # Sources are relative to the calling directory. Library: tests/guests/lib (guest.h).
 include_guard(GLOBAL)
@@ -132,7 +134,7 @@ function(add_guest_native NAME)
 endfunction()
 
 function(add_guest_test NAME)
-  cmake_parse_arguments(GT "PAGED" "KERNEL;APPEND;EXPECT_EXIT;GOLDEN;NATIVE;TIMEOUT;KVM_NEEDS_HW" "" ${ARGN})
+  cmake_parse_arguments(GT "PAGED" "KERNEL;APPEND;EXPECT_EXIT;GOLDEN;NATIVE;TIMEOUT;KVM_NEEDS_HW;RAW_GAP" "" ${ARGN})
   if(NOT GT_KERNEL)
     message(FATAL_ERROR "add_guest_test(${NAME}): KERNEL is required")
   endif()
@@ -160,6 +162,9 @@ function(add_guest_test NAME)
   endif()
   if(GT_KVM_NEEDS_HW)
     list(APPEND args "--kvm-needs-hw=${GT_KVM_NEEDS_HW}")
+  endif()
+  if(GT_RAW_GAP)
+    list(APPEND args "--raw-gap=${GT_RAW_GAP}")
   endif()
   foreach(engine IN LISTS RINGFOLD_GUEST_ENGINES)
     # kvm on a KVM-PVM host runs unpaged guests through KVM's instruction emulator at about

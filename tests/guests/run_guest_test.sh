@@ -4,7 +4,7 @@
 #
 # usage: run_guest_test.sh --ringfold BIN --engine E --kernel K.elf --out PREFIX
 #            [--append=CMDLINE] [--expect-exit N] [--timeout S]
-#            [--golden FILE | --native PROG] [--paged] [--kvm-needs-hw=WHAT]
+#            [--golden FILE | --native PROG] [--paged] [--kvm-needs-hw=WHAT] [--raw-gap=WHY]
 # Writes PREFIX.serial (guest output) and PREFIX.expected; exits 0 on success.
 # Engine "qemu" runs the kernel under qemu-system-i386 (TCG) instead of ringfold: it
 # validates the tests themselves and is never part of ringfold.
@@ -15,7 +15,7 @@
 # KVM runs only unpaged guests (KVM-PVM) runs unpaged tests with --force-engine.
 set -u
 
-ringfold= engine=emu kernel= out= append= have_append=0 expect=33 timeout=60 golden= native=
+raw_gap= ringfold= engine=emu kernel= out= append= have_append=0 expect=33 timeout=60 golden= native=
 paged=0 needs_hw=
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -30,6 +30,7 @@ while [ $# -gt 0 ]; do
     --native) native=$2; shift ;;
     --paged) paged=1 ;;
     --kvm-needs-hw=*) needs_hw=${1#--kvm-needs-hw=} ;;
+    --raw-gap=*) raw_gap=${1#--raw-gap=} ;;
     *) echo "run_guest_test.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -116,6 +117,18 @@ if [ -n "$native$golden" ]; then
         echo "guest test: serial output differs from the golden (- expected, + guest):"
         diff -u "$expected" "$serial" | head -n 200
         fail=1
+    fi
+fi
+# A documented gap of the raw engine (--raw-gap=WHY): the test still runs on raw and must not
+# crash, hang or stop the monitor; only when the GUEST itself reports the known difference
+# (guest_fail, or a golden mismatch with a clean exit) is it reported as skipped with the reason.
+# Should it pass one day, it passes and the declaration can go.
+if [ "$fail" = 1 ] && [ "$engine" = raw ] && [ -n "$raw_gap" ]; then
+    if [ "$status" = 35 ] || [ "$status" = "$expect" ]; then
+        echo "--- last lines of guest output ($serial) ---"
+        tail -n 20 "$serial" 2>/dev/null
+        echo "SKIP: known gap of the raw engine: $raw_gap"
+        exit 77
     fi
 fi
 if [ "$fail" = 0 ]; then
