@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "ringfold/cpu_model.h"
 #include "ringfold/trace.h"
@@ -345,6 +347,46 @@ static int run_once(const struct vm_config *cfg, const struct boot_spec *spec, e
     return status;
 }
 
+/* --reboot boots each machine in a child process: an engine may lock its process down for good
+ * (the raw engine's jail forbids opening files and creating guest memory once guest code ran),
+ * and a fresh process is what a second power-on should get anyway. The child reports why its
+ * machine stopped through a shared page. */
+static int run_once_in_child(const struct vm_config *cfg, const struct boot_spec *spec,
+                             enum vm_stop_reason *why)
+{
+    *why = VM_STOP_ERROR;
+    int *shared = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) {
+        fprintf(stderr, "%s: --reboot: cannot share a page with the child: %s\n", prog, strerror(errno));
+        return RF_EXIT_MONITOR;
+    }
+    *shared = VM_STOP_ERROR;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "%s: --reboot: fork: %s\n", prog, strerror(errno));
+        munmap(shared, sizeof(int));
+        return RF_EXIT_MONITOR;
+    }
+    if (pid == 0) {
+        enum vm_stop_reason w;
+        int st = run_once(cfg, spec, &w);
+        *shared = (int)w;
+        fflush(NULL);
+        _exit(st);
+    }
+    int wst;
+    while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
+        ;
+    *why = (enum vm_stop_reason)*shared;
+    munmap(shared, sizeof(int));
+    if (WIFEXITED(wst))
+        return WEXITSTATUS(wst);
+    fprintf(stderr, "%s: the machine's process died of signal %d\n", prog,
+            WIFSIGNALED(wst) ? WTERMSIG(wst) : 0);
+    return RF_EXIT_MONITOR;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_settings rs;
@@ -446,7 +488,7 @@ static int cmd_run(int argc, char **argv)
             }
             cfg.timeout_ns = timeout - spent;
         }
-        status = run_once(&cfg, &spec, &why);
+        status = reboot ? run_once_in_child(&cfg, &spec, &why) : run_once(&cfg, &spec, &why);
         if (!reboot || (why != VM_STOP_RESET && why != VM_STOP_TRIPLE_FAULT))
             break;
         fprintf(stderr, "%s: --reboot: starting the machine again\n", prog);

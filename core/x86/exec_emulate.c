@@ -210,27 +210,20 @@ void x86_emu_refetch(struct x86_emu *e)
     }
 }
 
+/* The CPU calls this from INVLPG itself (sys_cr.c x86_invlpg), so the hook sees exactly the
+ * pages the guest invalidates, whichever loop executed the instruction. */
+static void emu_invlpg_relay(void *opaque, uint32_t lin)
+{
+    struct x86_emu *e = opaque;
+    e->invlpg_fn(e->invlpg_opaque, lin, false);
+}
+
 void x86_emu_set_invlpg_hook(struct x86_emu *e, x86_emu_invlpg_fn fn, void *opaque)
 {
     e->invlpg_fn = fn;
     e->invlpg_opaque = opaque;
-}
-
-/* INVLPG (0F 01 /7, memory form) ends its block (exec_priv.c sys_done) and changes no register,
- * so when a block's last record is one and execution fell through it, its operand's linear
- * address is computable after the block. The record keeps only the opcode byte (01 for both
- * maps), so ADD [mem], EDI ending a block is a false positive: one harmless extra invalidation. */
-static void until_check_invlpg(struct x86_emu *e, const struct x86_block *b)
-{
-    struct x86_cpu *cpu = e->cpu;
-    if (!e->invlpg_fn || !b->n || cpu->cpl != 0)
-        return;
-    const struct x86_insn *last = &b->insns[b->n - 1];
-    if (last->opcode != 0x01 || last->rm != RM_MEM || ((last->modrm >> 3) & 7) != 7)
-        return;
-    if (cpu->s.eip != last->eip + last->len)
-        return;
-    e->invlpg_fn(e->invlpg_opaque, cpu->s.seg[last->seg].base + ea_of(cpu, last), false);
+    e->cpu->invlpg_hook = fn ? emu_invlpg_relay : NULL;
+    e->cpu->invlpg_opaque = e;
 }
 
 static enum x86_emu_mode until_mode(const struct x86_cpu *cpu)
@@ -388,7 +381,6 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
         enum x86_emu_mode m = until_mode(cpu);
         uint64_t before = clk->icount;
         exec_block(cpu, b, false);
-        until_check_invlpg(e, b);
         e->by_mode[m] += clk->icount - before;
         ex->prev_block = b;
     }

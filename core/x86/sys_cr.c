@@ -215,4 +215,6 @@ void x86_invlpg(struct x86_cpu *cpu, uint32_t lin)
 {
     x86_require_cpl0(cpu);
     x86_tlb_flush_page(cpu, lin);
+    if (cpu->invlpg_hook)
+        cpu->invlpg_hook(cpu->invlpg_opaque, lin);
 }

@@ -97,6 +97,10 @@ struct x86_cpu {
     int delivering_kind;        /* enum x86_event_kind of cpu->delivering */
     uint32_t pdpte_cr3;         /* CR3 the PDPTEs were loaded from; pdpte_valid says they were */
     bool pdpte_valid;
+
+    /* Told of every INVLPG this CPU executes (raw mode keeps its shadow mappings exact). */
+    void (*invlpg_hook)(void *opaque, uint32_t lin);
+    void *invlpg_opaque;
 };
 
 /* ---- exec/memory side -------------------------------------------------------------------- */
