@@ -11,6 +11,7 @@
  * Interrupts are delivered by emu, between instructions, when the virtual EFLAGS.IF allows.
  * Guest memory reaches native code through shadow paging (rawmode/shadow*.c): only
  * guest-user-accessible pages are mapped while guest user code runs (view USER). */
+#include <cpuid.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <asm/ldt.h>
+#include "ringfold/cpu_model.h"
 #include "ringfold/engine.h"
 #include "raw_priv.h"
 #include "jail.h"
@@ -139,12 +141,34 @@ static void raw_invlpg(void *opaque, uint32_t linear, bool all)
     }
 }
 
+/* SYSENTER executed natively in compat mode: on AMD (and Hygon) processors it is #UD, which the
+ * engine emulates; on Intel and the others the host kernel takes it as its own 32-bit fast
+ * system call, losing the guest's EIP and reloading ESP/EBP (docs/jail.md), so the VM could only
+ * stop. There the guest is told it has no SEP, and Linux keeps to int 0x80 (which seccomp traps
+ * and the engine delivers). Decided from the host's vendor, before the jail (CPUID is free here). */
+static bool raw_host_sysenter_is_ud(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d))
+        return false;
+    char v[13];
+    memcpy(v, &b, 4);
+    memcpy(v + 4, &d, 4);
+    memcpy(v + 8, &c, 4);
+    v[12] = 0;
+    return !strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine");
+}
+
 static int raw_create(struct vm *vm, void **priv, struct rf_err *err)
 {
     struct raw *r = calloc(1, sizeof(*r));
     if (!r)
         return rf_errf(err, -ENOMEM, "engine raw: out of memory");
     r->vm = vm;
+    if (!raw_host_sysenter_is_ud()) {
+        vm->cpuid1_edx_hide |= CPUID_SEP;
+        r->sep_hidden = true;
+    }
     int rc = raw_native_init(err);
     if (rc < 0)
         goto fail;

@@ -57,6 +57,7 @@ struct raw {
     uint64_t timer_deadline;    /* the virtual deadline the host timer is armed for */
 
     bool cpuid_faulting;        /* arch_prctl(ARCH_SET_CPUID) works on this host */
+    bool sep_hidden;            /* SEP cleared from the guest's CPUID (raw_hide_sep) */
     bool native_broken;         /* something failed that makes native entry unsafe */
 
     /* Paging control the shadow was last told about. */

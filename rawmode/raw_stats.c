@@ -65,8 +65,11 @@ void raw_print_stats(struct raw *r, FILE *out)
     else
         fprintf(out, "raw: CPUID faulting unavailable on this host: guest user code saw the HOST's CPUID "
                      "(%" PRIu64 " native runs)\n", r->stats.cpuid_native);
+    if (r->sep_hidden)
+        fprintf(out, "raw: SEP hidden from the guest's CPUID: compat-mode SYSENTER enters this host's kernel "
+                     "(not an AMD processor), so guests use int 0x80\n");
     if (r->stats.shadow_flushes_kernel)
-        fprintf(out, "raw: full shadow flushes because emu ran the single-step path (INVLPG unwatched): %"
+        fprintf(out, "raw: full shadow flushes after emu ran the single-step path: %"
                 PRIu64 "\n", r->stats.shadow_flushes_kernel);
     fprintf(out, "raw: round trips so far in this process: %" PRIu64 "\n", raw_native_entries);
     raw_jail_print_stats(out);
