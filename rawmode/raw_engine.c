@@ -165,6 +165,7 @@ static int raw_create(struct vm *vm, void **priv, struct rf_err *err)
     if (!r)
         return rf_errf(err, -ENOMEM, "engine raw: out of memory");
     r->vm = vm;
+    vm->tsc_host = true;     /* native RDTSC reads the host TSC: emu must read the same one */
     if (!raw_host_sysenter_is_ud()) {
         vm->cpuid1_edx_hide |= CPUID_SEP;
         r->sep_hidden = true;

@@ -18,8 +18,14 @@ enum {
 #define MTRRCAP_VALUE 0x508u
 #define PHYS_MASK_36 0xfffffffffull
 
+/* Under raw mode guest code executes RDTSC natively and reads the host's TSC (RDTSC faulting,
+ * PR_TSC_SIGSEGV, would also trap the monitor's own clock reads), so the emulated RDTSC reads it
+ * too: one TSC, one rate, whichever ring asks (WRMSR to the TSC then moves only the emulated
+ * view). Elsewhere the virtual TSC runs at 1 GHz on the VM's clock. */
 static uint64_t tsc_raw(struct x86_cpu *cpu)
 {
+    if (cpu->vm->tsc_host)
+        return __builtin_ia32_rdtsc();
     return vclock_ns(&cpu->vm->clock) * TSC_PER_NS;
 }
 

@@ -61,6 +61,8 @@ struct vm {
     void *engine_priv;
     char engine_why[512];           /* why this engine: printed at start and in --stats */
     const struct cpu_model *cpu;    /* what CPUID reports, the same for every engine */
+    bool tsc_host;                  /* the guest's TSC is the host's (raw: guest code reads it
+                                       natively, so emulated RDTSC must agree with it) */
     uint32_t cpuid1_edx_hide;       /* leaf 1 EDX bits the engine cannot support on this host
                                        (raw where compat-mode SYSENTER enters the host kernel: SEP) */
     struct vcpu_state boot_state;   /* set by the loader, handed to the engine */
