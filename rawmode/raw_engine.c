@@ -124,10 +124,16 @@ static void raw_paging_sync(struct raw *r)
     r->pg_cr3 = s->cr3;
     r->pg_cr4 = s->cr4;
     r->pg_efer = s->msr.efer;
-    if (other || flushed)
+    /* A paging-mode change flushes everything. A CR3 switch or a full TLB flush (same-value CR3
+     * load, CR4.PGE toggle) only revalidates: every host mapping still equal to what the guest's
+     * CURRENT tables give is kept, the rest dropped (shadow_flush.c says why that is exactly the
+     * TLB semantics). For Linux with page-table isolation (two CR3 switches per system call) and
+     * for context switches back to a process, this keeps the user working set mapped instead of
+     * faulting every page back in. */
+    if (other)
         shadow_paging_changed(r->shadow, false);
-    else if (cr3)
-        shadow_paging_changed(r->shadow, true);
+    else if (flushed || cr3)
+        shadow_revalidate(r->shadow);
 }
 
 static void raw_invlpg(void *opaque, uint32_t linear, bool all)
