@@ -73,7 +73,7 @@ struct x86_block {
 #define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_MASK (TLB_SIZE - 1)
-#define TLB_INVALID 1u           /* never equal to an (aligned) page tag */
+#define TLB_INVALID 0x800u       /* never equal to a tag: page bits and size-1 alignment bits only */
 
 struct tlb_entry {
     uint32_t tag_r, tag_w, tag_x;   /* linear page when that access may go straight to RAM */
