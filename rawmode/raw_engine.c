@@ -329,16 +329,19 @@ static void raw_native_once(struct raw *r)
             vm->clock.icount += dt / VCLOCK_DET_NS_PER_INSN;    /* guest time moves while native */
     } while (raw_fast_resume(r, f, sel, reason));
 
-    if (reason == RAW_EXIT_SIGNAL && (f->rip_high || f->cs == RAW_HOST_CS64)) {
-        /* Guest code is no longer 32-bit code below 4 GiB: a compat-mode SYSCALL (AMD) or
-         * SYSENTER (Intel) that the host kernel took as its vDSO fast call (EIP lost, ECX/ESP/
-         * EBP reloaded), or a far jump to the host's 64-bit selector 0x33. Nothing reached the
-         * host (seccomp), but the guest state cannot be recovered: stop, saying why. */
+    if ((reason == RAW_EXIT_SIGNAL || reason == RAW_EXIT_TIMER) && (f->rip_high || !(f->cs & 4))) {
+        /* Guest code is no longer running on one of our LDT code selectors: a compat-mode
+         * SYSCALL (AMD) or SYSENTER (Intel) that the host kernel took as its vDSO fast call
+         * (EIP lost, ECX/ESP/EBP reloaded), or a far transfer that loaded a HOST GDT code
+         * selector (0x33 64-bit, 0x23/0x20 flat 32-bit: DPL 3, so the CPU accepted them where
+         * the guest's own GDT entry of that number would have faulted). The far transfer is
+         * over and where it came from is lost, so the guest's #GP cannot be delivered. Nothing
+         * reached the host (seccomp), but the guest state cannot be recovered: stop, saying why. */
         r->native_broken = true;
-        if (f->cs == RAW_HOST_CS64)
+        if (!f->rip_high && !(f->cs & 4))
             vm_request_stop(vm, VM_STOP_ERROR, 0, "raw: guest escape contained: guest code far-jumped to the "
-                            "host's 64-bit selector 0x33 (signal %d at %04x:%08x); phase 1 cannot continue it",
-                            f->signo, f->cs, f->eip);
+                            "host's %s code selector %#x (signal %d at %04x:%08x); phase 1 cannot continue it",
+                            f->cs == RAW_HOST_CS64 ? "64-bit" : "32-bit", f->cs, f->signo, f->cs, f->eip);
         else
             vm_request_stop(vm, VM_STOP_ERROR, 0, "raw: guest fast system call: a compat-mode SYSCALL/SYSENTER "
                             "was taken by the host kernel as its vDSO fast call (signal %d at %04x:%08x%08x; "

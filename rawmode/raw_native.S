@@ -156,4 +156,19 @@ raw_exit_stub:
     ret
     .size raw_enter, . - raw_enter
 
+/* The signal handler's first instructions. Linux delivers a signal with the interrupted
+ * context's EFLAGS.AC and NT still live (it clears only TF, DF and RF), and sigreturn restores
+ * AC but not NT or ID from the ucontext. Guest code sets any of them natively (POPF), so before
+ * any C code: clear AC (alignment checking would turn the handler's unaligned SSE stores into
+ * #AC, a SIGBUS while signals are blocked: death) and NT (it would outlive sigreturn in the
+ * monitor, and every later IRETQ with NT set is #GP). */
+    .globl raw_signal_entry
+    .type raw_signal_entry, @function
+raw_signal_entry:
+    pushfq
+    andq $~0x44000, (%rsp)
+    popfq
+    jmp raw_signal
+    .size raw_signal_entry, . - raw_signal_entry
+
     .section .note.GNU-stack, "", @progbits

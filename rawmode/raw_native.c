@@ -46,6 +46,8 @@ _Static_assert(offsetof(struct raw_frame, xsave_mask) == RAW_FRAME_XMASK, "raw_f
 /* raw_native.S */
 int raw_enter(struct raw_frame *f);
 void raw_exit_stub(void);
+void raw_signal_entry(int sig, siginfo_t *si, void *ucv);   /* raw_native.S: clears AC/NT, then raw_signal */
+void raw_signal(int sig, siginfo_t *si, void *ucv);
 extern const char raw_enter_window[], raw_enter_iret[];
 
 /* Read by raw_native.S. */
@@ -111,7 +113,7 @@ __attribute__((no_stack_protector)) static void raw_redirect(ucontext_t *uc, str
     uc->uc_flags |= UC_SS_FLAGS;
 }
 
-__attribute__((no_stack_protector)) static void raw_signal(int sig, siginfo_t *si, void *ucv)
+__attribute__((no_stack_protector)) void raw_signal(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
     greg_t *g = uc->uc_mcontext.gregs;
@@ -213,7 +215,7 @@ int raw_native_init(struct rf_err *err)
         return rf_errf(err, -errno, "raw: sigaltstack: %s", strerror(errno));
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = raw_signal;
+    sa.sa_sigaction = raw_signal_entry;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigfillset(&sa.sa_mask);
     const int sigs[] = { SIGSEGV, SIGILL, SIGTRAP, SIGFPE, SIGBUS, SIGSYS, raw_sig_timer };
