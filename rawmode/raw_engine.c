@@ -362,9 +362,13 @@ static void raw_native_once(struct raw *r)
         if (host[k] == sel[k])
             continue;
         uint64_t fix = r->ldt.fixups;
-        if (raw_ldt_to_guest(&r->ldt, r->emu, vm, k, host[k], &st->seg[k]) < 0)
+        struct seg_reg prev = st->seg[k];
+        if (raw_ldt_to_guest(&r->ldt, r->emu, vm, k, host[k], &st->seg[k]) < 0) {
+            /* Keep the segment the guest had: the #GP below comes after the load (the loading
+             * instruction is lost), and must not leave a null SS or CS behind at CPL 3. */
+            st->seg[k] = prev;
             bad = k;
-        else if (r->ldt.fixups != fix)
+        } else if (r->ldt.fixups != fix)
             fixed = true;
     }
     raw_fpu_from_frame(f, &st->fpu);
