@@ -37,6 +37,9 @@ if [ -n "$escape" ] && [ -e "$escape" ]; then
     rm -f "$escape"
     exit 1
 fi
+if [ "$status" = 77 ]; then
+    exit 77     # run_guest_test.sh skipped it, with the reason printed above
+fi
 if [ "$status" = 0 ]; then
     echo "hostile test: architectural result"
     exit 0
