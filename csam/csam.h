@@ -61,6 +61,9 @@ typedef void (*csam_code_written_fn)(void *opaque, uint64_t pa, uint64_t len);
 
 struct csam_config {
     bool cpuid_sensitive;      /* no CPUID faulting on this host: patch cpuid */
+    bool gaps_unknown;         /* a gap the sweep cannot decode consistently, or that holds 00 00
+                                  (zero-filled data), stays unknown (verdict UNSCANNED, never
+                                  patched) instead of making its frame unsafe */
     unsigned insn_budget;      /* instructions decoded per csam_scan along control flow; 0: default */
     csam_monitor_fn monitor;   /* may be NULL */
     void *monitor_opaque;
@@ -108,6 +111,15 @@ const struct csam_site *csam_site_at(const struct csam *c, uint64_t pa);
  * Returns the number of patches applied, or -EIO when guest RAM no longer holds the scanned
  * bytes (the frame is then forgotten, as if written). */
 int csam_patch_frame(struct csam *c, uint64_t pa_frame);
+/* csam_patch_frame for every scanned frame (a scan may add sites to frames patched before);
+ * returns the patches applied. */
+int csam_patch_all(struct csam *c);
+/* Replaces patched bytes in buf, which holds guest RAM from physical pa on (len bytes, any
+ * frames), with the original ones: emu's instruction fetch overlay (x86_emu_set_code_hooks). */
+void csam_hide_patches(const struct csam *c, uint64_t pa, uint8_t *buf, unsigned len);
+/* Restores every patched byte and forgets every frame (monitoring stops): the guest no longer
+ * runs kernel code natively (raw phase 2a: paging turned on), so nothing should stay patched. */
+void csam_forget_all(struct csam *c);
 /* Restores every patched byte (CSAM is being turned off; the guest keeps running elsewhere). */
 void csam_unpatch_all(struct csam *c);
 
@@ -125,6 +137,7 @@ struct csam_stats {
     uint64_t ind_jmp, ind_call, ret, path_unmapped, path_undecodable, budget_exhausted;
     uint64_t sweep_consistent, sweep_inconsistent, overlaps, prefix_skips, unsweeps, guesses_confirmed;
     uint64_t patches_applied, patches_removed, frames_invalidated;
+    uint64_t gaps_unknown;     /* inconsistent gaps left undecoded (gaps_unknown) */
 };
 void csam_get_stats(const struct csam *c, struct csam_stats *out);
 void csam_print_stats(const struct csam *c, FILE *out);

@@ -105,6 +105,39 @@ int csam_patch_frame(struct csam *c, uint64_t pa_frame)
     return applied;
 }
 
+void csam_hide_patches(const struct csam *c, uint64_t pa, uint8_t *buf, unsigned len)
+{
+    while (len) {
+        uint64_t frame = pa & ~(uint64_t)(CSAM_PAGE - 1);
+        unsigned off = (unsigned)(pa - frame), n = CSAM_PAGE - off < len ? CSAM_PAGE - off : len;
+        const struct csam_frame *f = csam_frame_find(c, frame);
+        for (unsigned i = 0; f && f->npatched && i < f->nsites; i++) {
+            const struct csam_site *s = &f->sites[i];
+            if (s->patched && s->pa >= pa && s->pa < pa + n)
+                buf[s->pa - pa] = s->bytes[0];
+        }
+        buf += n;
+        pa += n;
+        len -= n;
+    }
+}
+
+int csam_patch_all(struct csam *c)
+{
+    int total = 0;
+again:
+    for (unsigned h = 0; h < (1u << CSAM_HASH_BITS); h++) {
+        for (struct csam_frame *f = c->hash[h]; f; f = f->next) {
+            int k = csam_patch_frame(c, f->pa);
+            if (k == -EIO)
+                goto again;     /* frames were forgotten (each -EIO removes one): walk afresh */
+            if (k > 0)
+                total += k;
+        }
+    }
+    return total;
+}
+
 void csam_unpatch_all(struct csam *c)
 {
     for (unsigned h = 0; h < (1u << CSAM_HASH_BITS); h++)
@@ -117,6 +150,17 @@ static void frame_drop(struct csam *c, struct csam_frame *f)
     csam_frame_unpatch(c, f);
     c->st.frames_invalidated++;
     csam_frame_forget(c, f);
+}
+
+void csam_forget_all(struct csam *c)
+{
+    for (unsigned h = 0; h < (1u << CSAM_HASH_BITS); h++)
+        while (c->hash[h]) {
+            struct csam_frame *f = c->hash[h];
+            csam_frame_unpatch(c, f);
+            f->spill_to = CSAM_NO_FRAME;    /* every record goes: no spill bookkeeping needed */
+            csam_frame_forget(c, f);
+        }
 }
 
 void csam_frame_written(struct csam *c, uint64_t pa_frame)

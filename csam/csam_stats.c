@@ -11,6 +11,9 @@ void csam_print_stats(const struct csam *c, FILE *out)
     fprintf(out, "csam: %" PRIu64 " instructions decoded along control flow, %" PRIu64
             " by the linear sweep (%" PRIu64 " gaps consistent, %" PRIu64 " not)\n",
             s->insns_decoded, s->insns_swept, s->sweep_consistent, s->sweep_inconsistent);
+    if (s->gaps_unknown)
+        fprintf(out, "csam: %" PRIu64 " inconsistent gaps left unknown (never entered; the frame stays native)\n",
+                s->gaps_unknown);
     fprintf(out, "csam: paths ended by %" PRIu64 " indirect jmp, %" PRIu64 " ret, %" PRIu64
             " unmapped, %" PRIu64 " undecodable; %" PRIu64 " indirect calls; %" PRIu64
             " overlaps (+%" PRIu64 " jumps over a prefix); %" PRIu64 " sweep guesses withdrawn; budget ran out %" PRIu64 " times\n",

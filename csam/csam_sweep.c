@@ -7,7 +7,9 @@
  * is trusted only when it is *consistent*: it decodes without error and ends exactly where known
  * code begins (or at the page end). Then its instructions are recorded and their sensitive ones
  * patched like any other (from_sweep = true). Otherwise the frame is handed to emu
- * (csam_frame_mark_unsafe): an indirect jump into an unscanned decoding must never run natively.
+ * (csam_frame_mark_unsafe): an indirect jump into an unscanned decoding must never run natively;
+ * or, with csam_config.gaps_unknown, only the gap stays unknown (data such as a Multiboot header
+ * at the start of .text would otherwise send the whole page's code to emu).
  * The trade-off (docs/csam.md): a consistent sweep over data (a constant table in .text) can
  * still patch a data byte that looks like pushf; VirtualBox's CSAM accepts the same risk, and
  * PATM (phase 3) checks indirect branch targets instead of guessing. */
@@ -118,6 +120,11 @@ static int gap_check(struct csam *c, const struct csam_guest *g, struct csam_fra
             return -1;
         if (!csam_insn_fits(c, f, p, z.length, pa2))
             return -1;                 /* the spilled tail would overlap the next frame's code */
+        /* 00 00 (add [eax], al) is what zero-filled data decodes to and compilers do not emit:
+         * the gap is data (a stack or buffer sharing the frame), and an int3 "patch" of a byte
+         * there would corrupt it (a return address on the stack, seen in sys_realmode). */
+        if (c->cfg.gaps_unknown && bytes[0] == 0 && z.length >= 2 && bytes[1] == 0)
+            return -1;
         p += z.length;
     }
     return (int)p;
@@ -178,6 +185,13 @@ int csam_sweep_frame(struct csam *c, const struct csam_guest *g, struct csam_fra
         }
         if (stop < 0) {
             c->st.sweep_inconsistent++;
+            if (c->cfg.gaps_unknown) {
+                /* Left undecoded: csam_verdict_at says UNSCANNED there, so the raw engine never
+                 * enters it; only an indirect branch of native code could (docs/csam.md). */
+                c->st.gaps_unknown++;
+                off = end;
+                continue;
+            }
             csam_frame_mark_unsafe(c, f);
             return added;
         }

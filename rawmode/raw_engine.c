@@ -83,7 +83,9 @@ static int raw_probe(struct rf_err *why)
 #endif
 }
 
-/* Can the guest state run natively now? (Phase 1: only 32-bit CPL-3 code.) */
+/* Can the guest state run natively now? 32-bit protected-mode code at CPL 3 (phase 1), or at
+ * any CPL while paging is off and CSAM scans it (phase 2a: with paging off there is no guest
+ * user address space to protect; paged kernel code waits for phase 3's kernel-context process). */
 static bool raw_can_native(void *opaque, const struct vcpu_state *s)
 {
     struct raw *r = opaque;
@@ -91,8 +93,15 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
     /* RF is fine: it only suppresses instruction breakpoints, and the host has none for us. */
     if (r->native_broken || !(s->cr0 & CR0_PE) || (s->eflags & (EFL_VM | EFL_TF)))
         return false;
-    if (SEG_ATTR_DPL(s->seg[S_SS].attr) != 3 || (s->seg[S_CS].sel & 3) != 3 || !(s->seg[S_CS].attr & SEG_ATTR_DB))
+    unsigned cpl = s->seg[S_CS].sel & 3;
+    if (!(s->seg[S_CS].attr & SEG_ATTR_DB) || SEG_ATTR_DPL(s->seg[S_SS].attr) != cpl)
         return false;
+    if (raw_kernel_view(r, s)) {
+        if (!raw_csam_native_ok(r, s))
+            return false;       /* code CSAM found unsafe runs on emu */
+    } else if (cpl != 3) {
+        return false;
+    }
     /* Lazy FPU switching (CR0.TS/EM) wants #NM on the next FPU instruction: emu gives it. */
     if ((s->cr0 & (CR0_TS | CR0_EM)) || (s->dr[7] & 0xff) || s->halted || s->intr_shadow)
         return false;
@@ -124,6 +133,9 @@ static void raw_paging_sync(struct raw *r)
     r->pg_cr3 = s->cr3;
     r->pg_cr4 = s->cr4;
     r->pg_efer = s->msr.efer;
+    /* Phase 2a: unpaged, guest kernel code runs natively and every frame may be mapped (view
+     * ALL); paged, only guest-user pages (view USER). Each switch flushes (shadow_set_view). */
+    raw_csam_paging(r, (s->cr0 & CR0_PG) != 0);
     /* A paging-mode change flushes everything. A CR3 switch or a full TLB flush (same-value CR3
      * load, CR4.PGE toggle) only revalidates: every host mapping still equal to what the guest's
      * CURRENT tables give is kept, the rest dropped (shadow_flush.c says why that is exactly the
@@ -200,9 +212,13 @@ static int raw_create(struct vm *vm, void **priv, struct rf_err *err)
      * so the guest sees ringfold's CPUID; without it guest user code sees the host's. */
     r->cpuid_faulting = syscall(SYS_arch_prctl, ARCH_GET_CPUID, 0) >= 0 &&
                         syscall(SYS_arch_prctl, ARCH_SET_CPUID, 1) == 0;
+    rc = raw_csam_create(r, err);
+    if (rc < 0)
+        goto fail;
     *priv = r;
     return 0;
 fail:
+    raw_csam_destroy(r);
     if (r->shadow)
         shadow_destroy(r->shadow);
     x86_emu_destroy(r->emu);
@@ -215,6 +231,7 @@ static void raw_destroy(void *priv)
 {
     struct raw *r = priv;
     raw_timer_destroy(r);
+    raw_csam_destroy(r);
     shadow_destroy(r->shadow);
     x86_emu_destroy(r->emu);
     raw_frame_destroy(r->frame);
@@ -235,6 +252,7 @@ static void raw_set_state(void *priv, const struct vcpu_state *st)
     r->pg_cr4 = st->cr4;
     r->pg_efer = st->msr.efer;
     r->pg_flushes = x86_emu_tlb_flushes(r->emu);
+    raw_csam_paging(r, (st->cr0 & CR0_PG) != 0);
     shadow_paging_changed(r->shadow, false);
 }
 
@@ -260,6 +278,20 @@ static int raw_first_entry(struct raw *r)
     return rc;
 }
 
+/* The shadow's answer to a native #PF. The host's U bit says nothing about the guest (every guest
+ * ring runs at host CPL 3): the access is a user one when the guest's CPL is 3. An instruction
+ * fetch in the kernel view first lets CSAM scan the code (raw_csam.c). st: the state that went
+ * in (CS unchanged, or the selectors were compared). */
+enum shadow_result raw_shadow_fault(struct raw *r, const struct vcpu_state *st, const struct raw_frame *f,
+                                    uint32_t *guest_err)
+{
+    unsigned access = ((st->seg[S_CS].sel & 3) == 3 ? SH_USER : 0) | ((f->err & 2) ? SH_WRITE : SH_READ) |
+                      ((f->err & 16) ? SH_EXEC : 0);
+    if ((f->err & 16) && raw_kernel_view(r, st))
+        raw_csam_prepare(r, st->seg[S_CS].base + f->eip, (uint32_t)f->cr2);
+    return shadow_fault(r->shadow, (uint32_t)f->cr2, access, guest_err);
+}
+
 /* Exits that need nothing but a host mapping go straight back in with the frame as it is: no
  * state copy through emu, no FPU conversion, no LDT check (the selectors are the ones that went
  * in). Anything else, or a deadline, a stop or a pending interrupt, leaves the loop. A #PF the
@@ -273,8 +305,7 @@ static bool raw_fast_resume(struct raw *r, struct raw_frame *f, const int *sel, 
     if (f->cs != sel[S_CS] || f->ss != sel[S_SS] || f->ds != sel[S_DS] || f->es != sel[S_ES] ||
         f->fs != sel[S_FS] || f->gs != sel[S_GS])
         return false;
-    unsigned access = SH_USER | ((f->err & 2) ? SH_WRITE : SH_READ) | ((f->err & 16) ? SH_EXEC : 0);
-    r->pf_cached_result = (int)shadow_fault(r->shadow, (uint32_t)f->cr2, access, &r->pf_cached_err);
+    r->pf_cached_result = (int)raw_shadow_fault(r, x86_emu_peek(r->emu), f, &r->pf_cached_err);
     r->pf_cached = true;
     if (r->pf_cached_result != SHADOW_MAPPED || vclock_ns(&vm->clock) >= r->deadline)
         return false;
@@ -314,8 +345,17 @@ static void raw_native_once(struct raw *r)
     f->eip = st->eip;
     f->eflags = (st->eflags & RAW_NATIVE_FLAGS & ~EFL_TF) | EFL_IF | EFL_FIXED1;
     raw_fpu_to_frame(f, &st->fpu);
+    if (raw_kernel_view(r, st) && !raw_csam_entry_ok(r, st)) {
+        /* Not a scanned instruction start in a safe frame: one instruction on emu, then ask again. */
+        r->stats.csam_entry_refused++;
+        raw_exit_act(r, RAW_ACT_EMULATE);
+        raw_paging_sync(r);
+        return;
+    }
     if (!r->stats.entries && raw_first_entry(r) < 0)
         return;
+    bool cpl0 = (st->seg[S_CS].sel & 3) != 3;
+    r->stats.entries_kernel += cpl0;
     int reason;
     do {
         r->stats.entries++;
@@ -325,6 +365,8 @@ static void raw_native_once(struct raw *r)
         reason = raw_native_run(f);
         uint64_t dt = vclock_host_ns() - t0;
         r->stats.native_ns += dt;
+        if (cpl0)
+            r->stats.native_ns_kernel += dt;
         if (vm->clock.deterministic)
             vm->clock.icount += dt / VCLOCK_DET_NS_PER_INSN;    /* guest time moves while native */
     } while (raw_fast_resume(r, f, sel, reason));
@@ -459,8 +501,8 @@ static void raw_stats_cb(void *priv, FILE *out)
 
 const struct engine_ops raw_engine_ops = {
     .name = "raw",
-    .summary = "native execution of guest user code (CPL 3) in compat mode; guest kernel code on emu "
-               "until phase 2",
+    .summary = "native execution of guest user code (CPL 3) in compat mode, and of unpaged guest kernel "
+               "code under CSAM (phase 2a); paged guest kernel code on emu until phase 3",
     .probe = raw_probe,
     .create = raw_create,
     .run = raw_run,

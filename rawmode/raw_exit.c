@@ -53,11 +53,8 @@ static enum raw_exit_kind raw_gp_kind(struct raw *r, const struct vcpu_state *st
     return RAW_X_GP_PRIV;
 }
 
-static enum raw_action raw_page_fault(struct raw *r, const struct raw_frame *f)
+static enum raw_action raw_page_fault(struct raw *r, const struct vcpu_state *st, const struct raw_frame *f)
 {
-    /* Host error code bits: W (1) and I/D (4); the host's U bit says nothing about the guest,
-     * whose CPL is 3 for everything native in phase 1. */
-    unsigned access = SH_USER | ((f->err & 2) ? SH_WRITE : SH_READ) | ((f->err & 16) ? SH_EXEC : 0);
     uint32_t gerr = 0;
     enum shadow_result res;
     if (r->pf_cached) {
@@ -65,7 +62,7 @@ static enum raw_action raw_page_fault(struct raw *r, const struct raw_frame *f)
         gerr = r->pf_cached_err;
         r->pf_cached = false;
     } else {
-        res = shadow_fault(r->shadow, (uint32_t)f->cr2, access, &gerr);
+        res = raw_shadow_fault(r, st, f, &gerr);
     }
     switch (res) {
     case SHADOW_MAPPED:
@@ -120,7 +117,7 @@ enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reas
     case SIGSEGV:
         switch (f->trapno) {
         case 14:
-            return raw_page_fault(r, f);
+            return raw_page_fault(r, st, f);
         case 13:
             r->stats.exits[raw_gp_kind(r, st, f->err)]++;
             return RAW_ACT_EMULATE;
@@ -143,6 +140,14 @@ enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reas
         return RAW_ACT_EMULATE;
     case SIGTRAP:
         if (f->trapno == 3) {
+            /* A CSAM patch (phase 2a): emulate the ORIGINAL instruction; emu's decoder sees it
+             * through the fetch overlay (raw_csam.c). */
+            int kind = raw_csam_patch_at(r, st->seg[S_CS].base + st->eip - 1);
+            if (kind >= 0) {
+                st->eip -= 1;
+                r->stats.patch_traps[kind]++;
+                return RAW_ACT_EMULATE;
+            }
             /* int3 (CC) or int 3 (CD 03): the host reports the instruction after it. */
             if (!raw_back_up(r, st, 0xcc, -1) && !raw_back_up(r, st, 0xcd, 0x03))
                 return raw_stop(r, st, "int3 trap but no int3 before EIP");

@@ -10,8 +10,10 @@
 #include "ringfold/x86_emulate.h"
 #include "raw_ldt.h"
 #include "raw_native.h"
+#include "shadow.h"
 
 struct shadow;
+struct csam;
 
 /* Exits from native code, by cause (the --stats lines). */
 enum raw_exit_kind {
@@ -60,6 +62,13 @@ struct raw {
     bool sep_hidden;            /* SEP cleared from the guest's CPUID (raw_hide_sep) */
     bool native_broken;         /* something failed that makes native entry unsafe */
 
+    /* Phase 2a (raw_csam.c): CSAM, or NULL when off (csam_off_why says why). */
+    struct csam *csam;
+    const char *csam_off_why;
+    bool csam_paged;            /* paging was on at the last raw_csam_paging */
+    uint8_t *csam_writes_per_frame; /* [csam_nframes]: writes that made CSAM forget the frame */
+    uint64_t csam_nframes;
+
     /* Paging control the shadow was last told about. */
     uint32_t pg_cr0, pg_cr3, pg_cr4;
     uint64_t pg_efer;
@@ -83,8 +92,16 @@ struct raw {
         uint64_t cpuid_native;      /* native runs where guest CPUID showed the host's (no faulting) */
         uint64_t shadow_flushes_kernel; /* full shadow flushes: emu could not watch for INVLPG */
         uint64_t run_ns, native_ns, emu_ns;
+        uint64_t native_ns_kernel;      /* part of native_ns at guest CPL 0-2 (paging off) */
+        uint64_t entries_kernel;
+        uint64_t csam_scans, csam_writes, csam_unsafe_flushes, csam_entry_refused, csam_forget_all, csam_hot_frames;
+        uint64_t patch_traps[16];       /* by enum csam_kind */
     } stats;
 };
+
+/* raw_engine.c: the shadow's answer to the #PF in f (st: the guest state that went in). */
+enum shadow_result raw_shadow_fault(struct raw *r, const struct vcpu_state *st, const struct raw_frame *f,
+                                    uint32_t *guest_err);
 
 /* raw_exit.c: after a native run, st holds the guest state (host selectors already mapped back);
  * adjusts EIP where the trap reports the next instruction, and decides. */
@@ -92,6 +109,26 @@ enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reas
 void raw_exit_act(struct raw *r, enum raw_action a);
 /* True when the exit is a fault (EIP at the instruction, nothing of it done), not a trap. */
 bool raw_exit_is_fault(const struct raw_frame *f);
+
+/* raw_csam.c: phase 2a, guest kernel code native while paging is off. */
+int raw_csam_create(struct raw *r, struct rf_err *err);
+void raw_csam_destroy(struct raw *r);
+/* May the guest state go native as far as CSAM knows (no scan: emu calls it between blocks)? */
+bool raw_csam_native_ok(struct raw *r, const struct vcpu_state *s);
+/* Before entering: scans CS:EIP when needed; true when it is a scanned instruction start. */
+bool raw_csam_entry_ok(struct raw *r, const struct vcpu_state *s);
+/* An instruction fetch fault in the kernel view: scan so the frame may become executable. */
+void raw_csam_prepare(struct raw *r, uint32_t eip_lin, uint32_t fault);
+/* The kind of the patched CSAM site at linear lin, or -1. */
+int raw_csam_patch_at(struct raw *r, uint32_t lin);
+void raw_csam_print_stats(struct raw *r, FILE *out);
+/* Paging is on (paged) or off now: the shadow's view; turning paging on forgets CSAM's work. */
+void raw_csam_paging(struct raw *r, bool paged);
+/* Guest kernel code runs natively now: paging off and CSAM on (the shadow's view ALL). */
+static inline bool raw_kernel_view(const struct raw *r, const struct vcpu_state *s)
+{
+    return r->csam && !(s->cr0 & CR0_PG);
+}
 
 /* raw_timer.c */
 int raw_timer_create(struct raw *r, struct rf_err *err);

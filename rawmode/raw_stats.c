@@ -35,8 +35,9 @@ void raw_print_stats(struct raw *r, FILE *out)
     for (int i = 0; i < RAW_X_COUNT; i++)
         if (i != RAW_X_SEG_FIXUP)
             exits += r->stats.exits[i];
-    fprintf(out, "raw: phase 1: guest CPL-3 code runs natively; guest kernel code, real mode, v86 and "
-                 "16-bit code run on emu (native kernel code is phase 2)\n");
+    fprintf(out, "raw: phase 2a: guest CPL-3 code runs natively, and guest kernel code while paging is off "
+                 "(CSAM-scanned, int3-patched); paged kernel code, real mode, v86 and 16-bit code run on emu "
+                 "(paged kernel code native is phase 3)\n");
     fprintf(out, "raw: native entries %" PRIu64 ", exits %" PRIu64 ", instructions emulated after a trap %"
             PRIu64 ", LDT shadow writes %" PRIu64 "\n", r->stats.entries, exits, r->stats.emulated, r->ldt.writes);
     fprintf(out, "raw: #PF exits re-entered straight from the frame (no state sync): %" PRIu64 "\n",
@@ -54,6 +55,9 @@ void raw_print_stats(struct raw *r, FILE *out)
     uint64_t mon = run > nat + emu ? run - nat - emu : 0;
     fprintf(out, "raw: host time in run %.3f s: native %.1f%%, emu %.1f%%, monitor (exit handling) %.1f%%\n",
             run / 1e9, pct(nat, run), pct(emu, run), pct(mon, run));
+    fprintf(out, "raw: native time at guest CPL 0-2 (paging off) %.3f s (%" PRIu64 " entries), at CPL 3 %.3f s\n",
+            r->stats.native_ns_kernel / 1e9, r->stats.entries_kernel,
+            (nat - r->stats.native_ns_kernel) / 1e9);
     if (exits)
         fprintf(out, "raw: monitor time per exit (exit handling and shadow mapping; the host's trap delivery, "
                 "~2 us quiet, is in native): %.2f us\n", (double)mon / (double)exits / 1e3);
@@ -72,6 +76,7 @@ void raw_print_stats(struct raw *r, FILE *out)
         fprintf(out, "raw: full shadow flushes after emu ran the single-step path: %"
                 PRIu64 "\n", r->stats.shadow_flushes_kernel);
     fprintf(out, "raw: round trips so far in this process: %" PRIu64 "\n", raw_native_entries);
+    raw_csam_print_stats(r, out);
     raw_jail_print_stats(out);
     shadow_print_stats(r->shadow, out);
     x86_emu_print_stats(r->emu, out, emu / 1e9);

@@ -197,4 +197,7 @@ void shadow_print_stats(const struct shadow *s, FILE *out)
                 " write-protected, the rest kept\n", t->revalidations, t->revalidate_dropped, t->revalidate_downgraded);
     fprintf(out, "shadow: %" PRIu64 " frames write-monitored, %" PRIu64 " mappings downgraded to read-only, %" PRIu64
             " write-hook calls\n", t->monitored_frames, t->downgrades, t->hook_calls);
+    if (t->exec_refused || t->exec_revoked)
+        fprintf(out, "shadow: kernel view: %" PRIu64 " fetches from frames CSAM had not scanned refused, %" PRIu64
+                " execute rights removed (frame written)\n", t->exec_refused, t->exec_revoked);
 }

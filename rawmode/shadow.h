@@ -109,6 +109,16 @@ const char *shadow_error(const struct shadow *s);
  * (default: half of what vm.max_map_count leaves, see shadow.c). For tests. */
 void shadow_set_vma_budget(struct shadow *s, uint64_t vmas);
 
+/* Phase 2a (guest kernel code native while paging is off, view ALL): a frame may be mapped
+ * executable only when fn says so (CSAM scanned and patched it); an instruction fetch from a
+ * frame it refuses gives SHADOW_EMULATE (counted as exec_refused). The raw engine scans on that
+ * fault before asking the shadow, so the refusal is the "not scanned yet" signal. Changing the
+ * filter or the view drops every mapping. */
+typedef bool (*shadow_exec_filter)(void *opaque, uint64_t pa_frame);
+void shadow_set_exec_filter(struct shadow *s, shadow_exec_filter fn, void *opaque);
+/* Removes the execute right from every host mapping of the frame (CSAM forgot its scan). */
+void shadow_frame_noexec(struct shadow *s, uint64_t pa_frame);
+
 struct shadow_stats {
     uint64_t faults;              /* shadow_fault calls */
     uint64_t mapped;              /* new host mappings made */
@@ -128,6 +138,7 @@ struct shadow_stats {
     uint64_t evictions;           /* full flushes forced by the VMA budget */
     uint64_t revalidations, revalidate_dropped, revalidate_downgraded;
     uint64_t monitored_frames, downgrades, hook_calls;
+    uint64_t exec_refused, exec_revoked;   /* phase 2a exec filter: fetches refused, rights removed */
     uint64_t mmap_min_addr, max_map_count;
 };
 void shadow_get_stats(const struct shadow *s, struct shadow_stats *out);

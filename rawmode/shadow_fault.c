@@ -129,13 +129,20 @@ enum shadow_result shadow_fault(struct shadow *s, uint32_t linear, unsigned acce
     }
 
     unsigned prot = PROT_READ | (x.nx ? 0 : PROT_EXEC);
+    /* View ALL runs guest kernel code: only frames CSAM scanned and patched may execute. */
+    bool exec_refused = !user_view && s->exec_ok && !s->exec_ok(s->exec_opaque, pa);
+    if (exec_refused)
+        prot &= ~(unsigned)PROT_EXEC;
     /* A successful supervisor write to a read-only page (CR0.WP = 0) may be mapped writable
      * only where no guest user code runs. */
     bool may_write = x.writable || (!user_view && (access & SH_WRITE));
     if (may_write && !monitored && (x.dirty || (access & SH_WRITE) || !shadow_paged(s)))
         prot |= PROT_WRITE;
     if (!shadow_prot_allows(prot, access)) {
-        s->st.emulate_user_view++;
+        if (exec_refused && (access & SH_EXEC) && shadow_prot_allows(prot | PROT_EXEC, access))
+            s->st.exec_refused++;
+        else
+            s->st.emulate_user_view++;
         return SHADOW_EMULATE;
     }
 
@@ -198,6 +205,28 @@ void shadow_monitor_frame(struct shadow *s, uint64_t pa_frame, bool on)
         if (prot & PROT_WRITE) {
             shadow_protect_page(s, p, prot & ~(unsigned)PROT_WRITE);
             s->st.downgrades++;
+        }
+    }
+}
+
+void shadow_set_exec_filter(struct shadow *s, shadow_exec_filter fn, void *opaque)
+{
+    s->exec_ok = fn;
+    s->exec_opaque = opaque;
+    shadow_flush_all(s);    /* mappings made without the filter may be executable */
+}
+
+void shadow_frame_noexec(struct shadow *s, uint64_t pa_frame)
+{
+    uint64_t frame = pa_frame >> 12;
+    if (frame >= s->nframes)
+        return;
+    for (uint32_t p = s->head[frame], n; p && shadow_live(s, p); p = n) {
+        n = s->next[p];     /* p may be dropped from the list below */
+        unsigned prot = s->ent[p] & SHE_PROT;
+        if (prot & PROT_EXEC) {
+            shadow_protect_page(s, p, prot & ~(unsigned)PROT_EXEC);
+            s->st.exec_revoked++;
         }
     }
 }

@@ -110,6 +110,9 @@ void shadow_set_view(struct shadow *s, enum shadow_view v)
      * under CR0.WP = 0) that guest user code must never reach. */
     if (v == SHADOW_VIEW_USER && s->view != SHADOW_VIEW_USER)
         shadow_flush_all(s);
+    /* ... and mappings made in view USER are executable without CSAM's consent (phase 2a). */
+    if (v == SHADOW_VIEW_ALL && s->view != SHADOW_VIEW_ALL && s->exec_ok)
+        shadow_flush_all(s);
     s->view = v;
 }
 

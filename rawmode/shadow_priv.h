@@ -38,6 +38,8 @@ struct shadow {
 
     shadow_write_hook hook;
     void *hook_opaque;
+    shadow_exec_filter exec_ok;     /* view ALL: may this frame be mapped executable? */
+    void *exec_opaque;
     char error[256];
     struct shadow_stats st;
 };

@@ -54,6 +54,7 @@ void exec_destroy(struct x86_cpu *cpu)
     }
     block_free_zombies(ex);
     free(ex->page_blocks);
+    free(ex->watch_bm);
     free(ex);
     cpu->exec = NULL;
 }
@@ -173,9 +174,11 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
         uint8_t buf[16];
         uint32_t in_page = page_end - lin;
         unsigned avail = in_page < 15 ? in_page : 15;
-        if (host0)
+        if (host0) {
             memcpy(buf, host0 + (lin - lin0), avail);
-        else
+            if (ex->overlay_fn)     /* raw mode: decode the original bytes under int3 patches */
+                ex->overlay_fn(ex->hooks_opaque, pa0 + (lin - lin0), buf, avail);
+        } else
             lin_read(cpu, lin, buf, avail, cpu->cpl == 3);
         struct x86_dec d;
         ZyanStatus st = ZydisDecoderDecodeInstruction(dec, NULL, buf, avail, &d.zi);
@@ -186,6 +189,8 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
             const uint8_t *h2 = tlb_fetch(cpu, lin + avail, &p2);   /* may #PF on the next page */
             if (h2 && (p2 >> 12) < ex->npages && !nocache) {
                 memcpy(buf + avail, h2, 15 - avail);
+                if (ex->overlay_fn)
+                    ex->overlay_fn(ex->hooks_opaque, p2, buf + avail, 15 - avail);
                 pa2 = p2;       /* cached, and registered on both pages */
             } else {
                 lin_read(cpu, lin + avail, buf + avail, 15 - avail, cpu->cpl == 3);

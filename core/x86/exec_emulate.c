@@ -12,6 +12,7 @@ struct x86_emu {
     uint64_t by_mode[X86_EMU_MODE_COUNT];   /* run_until's instructions by mode */
     x86_emu_invlpg_fn invlpg_fn;
     void *invlpg_opaque;
+    bool native_unpaged;    /* ask `native` at every block boundary while paging is off */
 };
 
 struct x86_emu *x86_emu_create(struct vm *vm, struct rf_err *err)
@@ -226,6 +227,42 @@ void x86_emu_set_invlpg_hook(struct x86_emu *e, x86_emu_invlpg_fn fn, void *opaq
     e->cpu->invlpg_opaque = e;
 }
 
+void x86_emu_set_code_hooks(struct x86_emu *e, x86_emu_watch_fn watch, x86_emu_overlay_fn overlay, void *opaque)
+{
+    struct x86_exec *ex = e->cpu->exec;
+    ex->watch_fn = watch;
+    ex->overlay_fn = overlay;
+    ex->hooks_opaque = opaque;
+    x86_emu_flush(e);       /* blocks decoded before the overlay existed */
+}
+
+int x86_emu_watch_frame(struct x86_emu *e, uint64_t pa_frame, bool on)
+{
+    struct x86_exec *ex = e->cpu->exec;
+    uint64_t pfn = pa_frame >> 12;
+    if (pfn >= ex->npages || !ex->watch_fn)
+        return 0;
+    if (!ex->watch_bm) {
+        if (!on)
+            return 0;
+        ex->watch_bm = calloc(ex->npages / 64 + 1, sizeof(uint64_t));
+        if (!ex->watch_bm)
+            return -ENOMEM;
+    }
+    uint64_t bit = 1ull << (pfn % 64);
+    if (on) {
+        ex->watch_bm[pfn / 64] |= bit;
+        tlb_drop_writes_to(ex, (uint32_t)(pfn << 12));     /* writes to it now take the slow path */
+    } else {
+        ex->watch_bm[pfn / 64] &= ~bit;
+    }
+    return 0;
+}
+
+uint64_t x86_emu_watch_hits(const struct x86_emu *e) { return e->cpu->exec->watch_hits; }
+
+void x86_emu_set_native_unpaged(struct x86_emu *e, bool on) { e->native_unpaged = on; }
+
 static enum x86_emu_mode until_mode(const struct x86_cpu *cpu)
 {
     if (!cpu->pe)
@@ -373,6 +410,13 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
             if (vclock_ns(clk) >= deadline)
                 goto out_budget;
             ex->check_at = until_next_check(clk, deadline);
+        }
+        /* Raw phase 2a: unpaged guest kernel code may run natively once it leaves a frame CSAM
+         * found unsafe, which no attention event marks: ask at every block boundary. */
+        if (e->native_unpaged && native && !(cpu->s.cr0 & CR0_PG) && cpu->pe && !cpu->v86 && cpu->code32 &&
+            native(opaque, &cpu->s)) {
+            ex->attention = 1;
+            return X86_EMU_NATIVE;
         }
         cpu->insn_eip = cpu->s.eip;
         struct x86_block *b = until_next_block(cpu, ex);

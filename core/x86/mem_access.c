@@ -139,7 +139,8 @@ static uint8_t *tlb_fill(struct x86_cpu *cpu, uint32_t lin, uint32_t acc, bool u
     e->global = global;
     e->addend = (uintptr_t)host - page;
     e->tag_r = ex->dbg ? TLB_INVALID : page;
-    e->tag_w = wr_ok && !ex->dbg && !page_has_code(ex, (uint32_t)pa) ? page : TLB_INVALID;
+    e->tag_w = wr_ok && !ex->dbg && !page_has_code(ex, (uint32_t)pa) && !page_watched(ex, (uint32_t)pa) ? page
+                                                                                                : TLB_INVALID;
     e->tag_x = nx ? TLB_INVALID : page;
     return host + (lin & 0xfff);
 }
@@ -222,6 +223,7 @@ void lin_write(struct x86_cpu *cpu, uint32_t lin, const void *src, unsigned len,
     }
     for (int p = 0; p < parts; p++) {
         if (h[p]) {
+            exec_watch_write(ex, (uint32_t)pa[p]);
             memcpy(h[p], in, n[p]);
             if (page_has_code(ex, (uint32_t)pa[p]))
                 exec_code_write(cpu, (uint32_t)pa[p], n[p]);
@@ -334,6 +336,7 @@ void x86_phys_write32(struct x86_cpu *cpu, uint64_t pa, uint32_t v)
         bus_mmio_write(&cpu->vm->bus, pa, v, 4);
         return;
     }
+    exec_watch_write(cpu->exec, (uint32_t)pa);
     memcpy(h, &v, 4);
     if (page_has_code(cpu->exec, (uint32_t)pa))
         exec_code_write(cpu, (uint32_t)pa, 4);

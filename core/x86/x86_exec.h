@@ -127,6 +127,15 @@ struct x86_exec {
     uint64_t code_writes, code_walk_steps;   /* writes reaching code pages; blocks examined */
     uint64_t blocks_run;
 
+    /* Raw mode's CSAM (exec_emulate.c x86_emu_set_code_hooks): frames whose writes must be
+     * reported BEFORE they land (watch_bm, watch_fn), and a fetch overlay that shows decode the
+     * original bytes under int3 patches (overlay_fn). NULL / unused for the emu engine. */
+    uint64_t *watch_bm;              /* [npages / 64 + 1], NULL until a frame is watched */
+    void (*watch_fn)(void *opaque, uint64_t pa_frame);
+    void (*overlay_fn)(void *opaque, uint64_t pa, uint8_t *buf, unsigned len);
+    void *hooks_opaque;
+    uint64_t watch_hits;
+
     struct tlb_entry tlbs[2][TLB_SIZE];
 };
 
@@ -423,6 +432,19 @@ static inline bool page_has_code(const struct x86_exec *ex, uint32_t pa)
     return pfn < ex->npages && ex->page_blocks[pfn] != NULL;
 }
 uint32_t exec_mode_key(const struct x86_cpu *cpu);
+static inline bool page_watched(const struct x86_exec *ex, uint32_t pa)
+{
+    uint32_t pfn = pa >> 12;
+    return ex->watch_bm && pfn < ex->npages && (ex->watch_bm[pfn / 64] >> (pfn % 64) & 1);
+}
+/* A write is about to reach a watched frame: tell the hook first (it may rewrite the frame). */
+static inline void exec_watch_write(struct x86_exec *ex, uint32_t pa)
+{
+    if (page_watched(ex, pa)) {
+        ex->watch_hits++;
+        ex->watch_fn(ex->hooks_opaque, pa & ~0xfffu);
+    }
+}
 
 /* ---- running (exec_run.c) ---------------------------------------------------------------- */
 enum exec_result { EXEC_OK, EXEC_FAULT, EXEC_HALT, EXEC_STOP };

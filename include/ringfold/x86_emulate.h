@@ -88,7 +88,8 @@ uint64_t x86_emu_icount(const struct x86_emu *e);
 #define X86_EMU_NATIVE ((enum x86_emu_status)100)
 
 /* Asked at instruction-block boundaries while the guest is in 32-bit protected mode at CPL 3
- * (not v86): true when the caller wants the guest back (to run it natively). */
+ * (not v86), and with x86_emu_set_native_unpaged at any CPL while paging is off: true when the
+ * caller wants the guest back (to run it natively). */
 typedef bool (*x86_emu_native_fn)(void *opaque, const struct vcpu_state *s);
 
 /* Runs like the emu engine does (whole decoded blocks, external interrupts and NMIs taken when
@@ -133,6 +134,21 @@ void x86_emu_print_stats(struct x86_emu *e, FILE *out, double seconds);
  * shadow paging needs to drop stale host mappings. */
 typedef void (*x86_emu_invlpg_fn)(void *opaque, uint32_t linear, bool all);
 void x86_emu_set_invlpg_hook(struct x86_emu *e, x86_emu_invlpg_fn fn, void *opaque);
+
+/* Raw mode's code scanning (CSAM, csam/csam.h) keeps int3 patches in guest RAM. watch: called
+ * BEFORE a guest write (by any instruction emu executes) lands in a frame marked with
+ * x86_emu_watch_frame, so the frame's original bytes can be put back first. overlay: called when
+ * emu decodes guest code from RAM at physical pa, to replace patched bytes in buf[0..len) with
+ * the original ones, so emu never executes a 0xCC patch. Setting the hooks drops decoded code. */
+typedef void (*x86_emu_watch_fn)(void *opaque, uint64_t pa_frame);
+typedef void (*x86_emu_overlay_fn)(void *opaque, uint64_t pa, uint8_t *buf, unsigned len);
+void x86_emu_set_code_hooks(struct x86_emu *e, x86_emu_watch_fn watch, x86_emu_overlay_fn overlay, void *opaque);
+/* Marks (on) or unmarks a RAM frame (guest-physical address) for the watch hook; -ENOMEM or 0. */
+int x86_emu_watch_frame(struct x86_emu *e, uint64_t pa_frame, bool on);
+uint64_t x86_emu_watch_hits(const struct x86_emu *e);
+/* x86_emu_run_until also asks `native` at every block boundary while paging is off and the code
+ * is 32-bit protected mode (any CPL): raw mode runs unpaged kernel code natively (phase 2a). */
+void x86_emu_set_native_unpaged(struct x86_emu *e, bool on);
 
 /* Full TLB flushes the context has done (CR3 writes, paging-control changes, task switches):
  * a change since the last look means every cached translation must go, even when CR3 was
