@@ -375,6 +375,22 @@ static uint64_t u_sysenter(uint32_t n) { (void)n; return run_user(user_sysenter)
 static uint64_t u_pushfpopf(uint32_t n) { (void)n; return run_user(user_pushfpopf); }
 static uint64_t u_callret(uint32_t n) { (void)n; return run_user(user_callret); }
 
+void kernel_compute(void);
+
+/* kcompute: the compute loop at ring 0 with paging off (CR0.PG cleared around it; the 8 MiB
+ * identity map makes that transparent to this code). The raw engine runs unpaged ring 0 code
+ * natively (phase 2a), so this is its kernel-mode CPU-bound figure against native `compute`. */
+static uint64_t k_kcompute(uint32_t n)
+{
+    (void)n;
+    uint32_t cr0;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+    __asm__ volatile("mov %0, %%cr0; jmp 1f; 1:" :: "r"(cr0 & ~0x80000000u) : "memory");
+    kernel_compute();
+    __asm__ volatile("mov %0, %%cr0; jmp 1f; 1:" :: "r"(cr0) : "memory");
+    return user_t1 - user_t0;
+}
+
 static uint64_t u_pgfault(uint32_t n)
 {
     pf_count = 0;
@@ -395,7 +411,7 @@ static const struct bench {
     { "compute", u_compute }, { "syscall", u_syscall }, { "sysenter", u_sysenter },
     { "in", k_in }, { "out", k_out }, { "clisti", k_clisti }, { "pushfpopf", u_pushfpopf },
     { "callret", u_callret }, { "pgfault", u_pgfault }, { "divzero", k_divzero },
-    { "ptemod", k_ptemod }, { "cr3", k_cr3 }, { "int", k_int },
+    { "ptemod", k_ptemod }, { "cr3", k_cr3 }, { "int", k_int }, { "kcompute", k_kcompute },
 };
 
 /* TSC rate against PIT channel 2 (8254 datasheet): mode 0 from 0xFFFF, gate on through port 0x61

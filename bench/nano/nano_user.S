@@ -41,8 +41,9 @@ user_\name:
         .text
         .code32
 
-/* Pure integer work: an xorshift32 step and a multiply-accumulate per iteration. */
-        USER_LOOP compute
+/* Pure integer work: an xorshift32 step and a multiply-accumulate per iteration (%ebp of them;
+ * the result lands in user_sink). Shared by the ring 3 `compute` and the ring 0 `kcompute`. */
+.macro COMPUTE_LOOP
         mov     $0x12345678, %ebx
         xor     %esi, %esi
         .balign 16
@@ -60,7 +61,38 @@ user_\name:
         dec     %ebp
         jnz     1b
         mov     %esi, user_sink
+.endm
+
+        USER_LOOP compute
+        COMPUTE_LOOP
         USER_END
+
+#ifndef NANO_NATIVE
+/* kcompute: the same loop at ring 0, a cdecl function nano.c calls with paging off (the raw
+ * engine's phase 2a runs unpaged guest kernel code natively under CSAM; its native twin is the
+ * user-level `compute` of nano-native). RDTSC spans in user_t0/user_t1 as for the ring 3 loops. */
+        .globl  kernel_compute
+kernel_compute:
+        push    %ebp
+        push    %ebx
+        push    %esi
+        push    %edi
+        mov     nano_iters, %ebp
+        rdtsc
+        mov     %eax, user_t0
+        mov     %edx, user_t0 + 4
+        test    %ebp, %ebp
+        jz      9f
+        COMPUTE_LOOP
+9:      rdtsc
+        mov     %eax, user_t1
+        mov     %edx, user_t1 + 4
+        pop     %edi
+        pop     %esi
+        pop     %ebx
+        pop     %ebp
+        ret
+#endif
 
 /* int 0x80 round trip with the do-nothing call number 0. */
         USER_LOOP syscall
