@@ -229,6 +229,8 @@ void raw_csam_print_stats(struct raw *r, FILE *out)
             " frames written %d times while scanned now run on emu\n",
             r->stats.csam_scans, r->stats.csam_writes, x86_emu_watch_hits(r->emu), r->stats.csam_unsafe_flushes,
             r->stats.csam_forget_all, r->stats.csam_hot_frames, RAW_CSAM_HOT_WRITES);
+    fprintf(out, "raw: emu blocks run instead of native after kernel port I/O traps (%u each): %" PRIu64 "\n",
+            RAW_IO_LINGER_BLOCKS, r->stats.io_lingers);
     fprintf(out, "raw: patch traps (int3 at a CSAM site, original emulated) %" PRIu64 ":", traps);
     for (int k = 0; k < CSAM_KIND_COUNT; k++)
         if (r->stats.patch_traps[k])

@@ -97,6 +97,11 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
     if (!(s->seg[S_CS].attr & SEG_ATTR_DB) || SEG_ATTR_DPL(s->seg[S_SS].attr) != cpl)
         return false;
     if (raw_kernel_view(r, s)) {
+        if (r->io_linger) {
+            r->io_linger--;
+            r->stats.io_lingers++;
+            return false;       /* after kernel port I/O: more I/O is likely, emu does it cheaply */
+        }
         if (!raw_csam_native_ok(r, s))
             return false;       /* code CSAM found unsafe runs on emu */
     } else if (cpl != 3) {

@@ -118,9 +118,16 @@ enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reas
         switch (f->trapno) {
         case 14:
             return raw_page_fault(r, st, f);
-        case 13:
-            r->stats.exits[raw_gp_kind(r, st, f->err)]++;
+        case 13: {
+            enum raw_exit_kind k = raw_gp_kind(r, st, f->err);
+            r->stats.exits[k]++;
+            /* Kernel code doing port I/O usually does more (polling a UART, programming a
+             * device): a #GP round trip each costs ~100x emu's port access, so stay on emu a
+             * while (raw_can_native counts the blocks down). */
+            if (k == RAW_X_GP_IO && raw_kernel_view(r, st) && (st->seg[S_CS].sel & 3) != 3)
+                r->io_linger = RAW_IO_LINGER_BLOCKS;
             return RAW_ACT_EMULATE;
+        }
         case 4:         /* into: a trap, EIP is past it */
             raw_back_up(r, st, 0xce, -1);
             r->stats.exits[RAW_X_OTHER]++;

@@ -66,6 +66,7 @@ struct raw {
     struct csam *csam;
     const char *csam_off_why;
     bool csam_paged;            /* paging was on at the last raw_csam_paging */
+    unsigned io_linger;         /* "may it go native?" answers left that say no after kernel I/O */
     uint8_t *csam_writes_per_frame; /* [csam_nframes]: writes that made CSAM forget the frame */
     uint64_t csam_nframes;
 
@@ -94,7 +95,7 @@ struct raw {
         uint64_t run_ns, native_ns, emu_ns;
         uint64_t native_ns_kernel;      /* part of native_ns at guest CPL 0-2 (paging off) */
         uint64_t entries_kernel;
-        uint64_t csam_scans, csam_writes, csam_unsafe_flushes, csam_entry_refused, csam_forget_all, csam_hot_frames;
+        uint64_t csam_scans, csam_writes, csam_unsafe_flushes, csam_entry_refused, csam_forget_all, csam_hot_frames, io_lingers;
         uint64_t patch_traps[16];       /* by enum csam_kind */
     } stats;
 };
@@ -102,6 +103,9 @@ struct raw {
 /* raw_engine.c: the shadow's answer to the #PF in f (st: the guest state that went in). */
 enum shadow_result raw_shadow_fault(struct raw *r, const struct vcpu_state *st, const struct raw_frame *f,
                                     uint32_t *guest_err);
+
+/* Emu blocks to run after a port I/O trap in native kernel code before going native again. */
+#define RAW_IO_LINGER_BLOCKS 256u
 
 /* raw_exit.c: after a native run, st holds the guest state (host selectors already mapped back);
  * adjusts EIP where the trap reports the next instruction, and decides. */
