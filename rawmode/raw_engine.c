@@ -1,8 +1,9 @@
-/* The raw engine: guest code at CPL 3 runs natively on the host CPU, everything else on emu.
+/* The raw engine: guest code at CPL 3 runs natively on the host CPU, and guest kernel code too
+ * while paging is off (phase 2a: CSAM-scanned, rawmode/raw_csam.c); everything else on emu.
  *
- * Phase 1 of issue 6 (docs/raw.md). The guest's state lives in an emu context (the instruction
+ * Phases 1 and 2a of issue 6 (docs/raw.md). The guest's state lives in an emu context (the instruction
  * emulator of core/, include/ringfold/x86_emulate.h). Each turn of raw_run's loop asks whether
- * that state can run natively (raw_can_native: 32-bit protected mode, CPL 3, no v86, no
+ * that state can run natively (raw_can_native: 32-bit protected mode, CPL 3 or unpaged, no v86, no
  * single-step or breakpoints, no lazy-FPU trap pending, no interrupt to deliver); if so it
  * builds the host view (segment registers as LDT shadow descriptors: raw_ldt.c; the FPU image;
  * EFLAGS with the virtual IF kept aside), enters (raw_native.c / raw_native.S) and dispatches

@@ -1,15 +1,16 @@
 /* Trap dispatch: what a native exit means for the guest, and what the monitor does about it.
  *
  * The host reports every trap of guest code as a signal with the CPU's own vector (trapno),
- * error code and CR2 (raw_native.c). Phase 1 runs only guest CPL-3 code natively, so the rule is
- * simple: anything that traps is emulated on emu, which knows the guest's real privilege level,
+ * error code and CR2 (raw_native.c). The rule is simple, for guest user code and for unpaged
+ * kernel code alike (phase 2a): anything that traps is emulated on emu, which knows the guest's real privilege level,
  * IDT, I/O permissions and CPUID and so does exactly what the guest's CPU would (including
  * raising the guest exception and delivering it through the guest IDT). The exceptions:
  *   - #PF goes to shadow paging first (rawmode/shadow.h): most faults only need a host mapping;
  *     the guest's own #PF is delivered with the error code its tables give;
  *   - traps that report the NEXT instruction (int3, into, icebp, and the seccomp SIGSYS of int
  *     0x80 / sysenter / syscall) are backed up to the instruction first, so emu executes it;
- *   - the timer is not the guest's business. */
+ *   - the timer is not the guest's business;
+ *   - an int3 at a CSAM patch site (phase 2a) emulates the ORIGINAL instruction there. */
 #include <inttypes.h>
 #include <signal.h>
 #include "raw_priv.h"
