@@ -200,7 +200,7 @@ void raw_exit_act(struct raw *r, enum raw_action a)
         struct x86_emu_event ev;
         x86_emu_refetch(r->emu);        /* native code may have written the instruction */
         ev.vector = -1;
-        if (x86_emu_step(r->emu, &ev) == X86_EMU_EXCEPTION && ev.vector == 6 && r->frame->signo != SIGILL)
+        if (x86_emu_step_fresh(r->emu, &ev) == X86_EMU_EXCEPTION && ev.vector == 6 && r->frame->signo != SIGILL)
             /* The host ran it (it trapped for another reason) but emu does not know it: an
              * instruction guest user code chose from the host's CPUID (no CPUID faulting). */
             r->stats.emu_ud_host_insn++;

@@ -158,7 +158,7 @@ static struct x86_block *block_decode(struct x86_cpu *cpu, uint32_t pa0, const u
     uint32_t eip = cpu->s.eip;
     uint32_t lin0 = cs->base + eip;
     uint32_t page_end = (lin0 & 0xfffff000u) + 4096;   /* may wrap to 0: compare via offsets */
-    bool nocache = host0 == NULL;
+    bool nocache = host0 == NULL || ex->force_nocache;
     uint32_t pa2 = NO_PA2, tail = 0;
     unsigned n = 0;
     uint32_t eip_mask = cpu->code32 ? 0xffffffffu : 0xffffu;
@@ -314,7 +314,9 @@ struct x86_block *block_get(struct x86_cpu *cpu)
         h = tlb_fetch(cpu, lin, &pa);
     }
     uint32_t mode = exec_mode_key(cpu);
-    if (h && (pa >> 12) < ex->npages) {
+    if (h && (pa >> 12) < ex->npages && ex->force_nocache) {
+        return block_decode(cpu, pa, h, mode);      /* one-shot (x86_emu_step_fresh) */
+    } else if (h && (pa >> 12) < ex->npages) {
         struct x86_block **pp = &ex->hash[block_hash(pa)];
         for (struct x86_block *b = *pp; b; pp = &b->hnext, b = b->hnext) {
             if (b->pa == pa && b->eip == eip && b->cs_base == cs_base && b->mode == mode) {

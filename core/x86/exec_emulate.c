@@ -141,6 +141,15 @@ enum x86_emu_status x86_emu_step(struct x86_emu *e, struct x86_emu_event *ev)
     return emu_counted(e, 0, 0xffffffffu, 1, ev);
 }
 
+enum x86_emu_status x86_emu_step_fresh(struct x86_emu *e, struct x86_emu_event *ev)
+{
+    struct x86_exec *ex = e->cpu->exec;
+    ex->force_nocache = true;
+    enum x86_emu_status st = emu_counted(e, 0, 0xffffffffu, 1, ev);
+    ex->force_nocache = false;
+    return st;
+}
+
 enum x86_emu_status x86_emu_run_range(struct x86_emu *e, uint32_t lo, uint32_t hi, uint64_t max_insns,
                                       struct x86_emu_event *ev)
 {

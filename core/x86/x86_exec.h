@@ -135,6 +135,7 @@ struct x86_exec {
     void (*overlay_fn)(void *opaque, uint64_t pa, uint8_t *buf, unsigned len);
     void *hooks_opaque;
     uint64_t watch_hits;
+    bool force_nocache;              /* x86_emu_step_fresh: decode one-shot, cache nothing */
 
     struct tlb_entry tlbs[2][TLB_SIZE];
 };

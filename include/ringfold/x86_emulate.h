@@ -43,6 +43,12 @@ void x86_emu_set_deliver(struct x86_emu *e, bool deliver);
 /* Executes exactly one instruction (no external interrupts are taken). */
 enum x86_emu_status x86_emu_step(struct x86_emu *e, struct x86_emu_event *ev);
 
+/* Like x86_emu_step, but decodes the instruction from memory as it is now and caches nothing:
+ * for one instruction emulated after a native trap, so that guest user pages never hold decoded
+ * blocks (whose invalidation on the next trap would unchain every block, and whose presence
+ * sends the kernel's writes to those pages down the self-modifying-code path). */
+enum x86_emu_status x86_emu_step_fresh(struct x86_emu *e, struct x86_emu_event *ev);
+
 /* Runs while EIP stays in [lo, hi), up to max_insns instructions (0: no limit). */
 enum x86_emu_status x86_emu_run_range(struct x86_emu *e, uint32_t lo, uint32_t hi, uint64_t max_insns,
                                       struct x86_emu_event *ev);
