@@ -6,6 +6,20 @@
 #include "ringfold/trace.h"
 #include "ringfold/vm.h"
 
+/* What chained successors (x86_exec.h: x86_block.succ) depend on beyond the block key (CS
+ * base, mode) and CPL (chain_cpl3): the translation of the successor's address and the block
+ * still being cached. exec->gen moves for those, but also at every exec_refresh(), which runs
+ * after each segment load, IRET, event delivery and register load (raw loads registers after
+ * every native run): that drops all chains, ~30% of Linux kernel blocks then went through
+ * block_get(). So run_until keeps its own chain generation, moved only when one of these did. */
+struct emu_chain_key {
+    uint64_t flushes, invlpgs, invalidations, efer;
+    uint32_t cr0, cr3, cr4, cs_base, cs_limit, a20;
+    bool dbg;
+};
+
+#define EMU_CGEN_BASE (1ull << 63)    /* never an exec->gen value: exec_run's chains never match */
+
 struct x86_emu {
     struct x86_cpu *cpu;
     bool deliver;
@@ -13,7 +27,43 @@ struct x86_emu {
     x86_emu_invlpg_fn invlpg_fn;
     void *invlpg_opaque;
     bool native_unpaged;    /* ask `native` at every block boundary while paging is off */
+    uint64_t invlpgs;       /* INVLPGs executed (they move exec->gen) */
+    uint64_t cgen;          /* run_until's chain generation (EMU_CGEN_BASE and up) */
+    uint64_t seen_gen;      /* exec->gen when cgen was last brought up to date */
+    struct emu_chain_key key;
 };
+
+static void chain_key_take(const struct x86_emu *e, struct emu_chain_key *k)
+{
+    const struct x86_cpu *cpu = e->cpu;
+    const struct vcpu_state *s = &cpu->s;
+    memset(k, 0, sizeof(*k));   /* compared with memcmp: padding too */
+    k->flushes = cpu->stats.tlb_flushes;
+    k->invlpgs = e->invlpgs;
+    k->invalidations = cpu->stats.decode_invalidations;
+    k->efer = s->msr.efer;
+    k->cr0 = s->cr0;
+    k->cr3 = s->cr3;
+    k->cr4 = s->cr4;
+    k->cs_base = s->seg[S_CS].base;
+    k->cs_limit = s->seg[S_CS].limit;     /* a chained successor skips block_get's limit check */
+    k->a20 = cpu->vm->a20_clear;
+    k->dbg = cpu->exec->dbg;
+}
+
+/* exec->gen moved: move cgen too unless only exec_refresh() moved it. */
+static void chain_sync(struct x86_emu *e)
+{
+    struct emu_chain_key now;
+    e->seen_gen = e->cpu->exec->gen;
+    chain_key_take(e, &now);
+    if (memcmp(&now, &e->key, sizeof(now)) != 0) {
+        e->cgen++;
+        e->key = now;
+    }
+}
+
+static void emu_invlpg_relay(void *opaque, uint32_t lin);
 
 struct x86_emu *x86_emu_create(struct vm *vm, struct rf_err *err)
 {
@@ -26,6 +76,10 @@ struct x86_emu *x86_emu_create(struct vm *vm, struct rf_err *err)
         return NULL;
     }
     e->deliver = true;
+    e->cgen = EMU_CGEN_BASE;
+    e->seen_gen = ~e->cpu->exec->gen;   /* the first run_until takes the key */
+    e->cpu->invlpg_hook = emu_invlpg_relay;     /* counts INVLPGs, for chain_sync */
+    e->cpu->invlpg_opaque = e;
     return e;
 }
 
@@ -225,15 +279,16 @@ void x86_emu_refetch(struct x86_emu *e)
 static void emu_invlpg_relay(void *opaque, uint32_t lin)
 {
     struct x86_emu *e = opaque;
-    e->invlpg_fn(e->invlpg_opaque, lin, false);
+    e->invlpgs++;
+    if (e->invlpg_fn)
+        e->invlpg_fn(e->invlpg_opaque, lin, false);
 }
 
 void x86_emu_set_invlpg_hook(struct x86_emu *e, x86_emu_invlpg_fn fn, void *opaque)
 {
     e->invlpg_fn = fn;
     e->invlpg_opaque = opaque;
-    e->cpu->invlpg_hook = fn ? emu_invlpg_relay : NULL;
-    e->cpu->invlpg_opaque = e;
+
 }
 
 void x86_emu_set_code_hooks(struct x86_emu *e, x86_emu_watch_fn watch, x86_emu_overlay_fn overlay, void *opaque)
@@ -315,11 +370,15 @@ static bool until_events(struct x86_cpu *cpu)
 
 /* The successor of the block that ran last: its chained pointer while valid, else a cache
  * lookup, then chained (the emu engine's loop does the same, exec_run.c). */
-static inline struct x86_block *until_next_block(struct x86_cpu *cpu, struct x86_exec *ex)
+static inline struct x86_block *until_next_block(struct x86_emu *e, struct x86_cpu *cpu, struct x86_exec *ex)
 {
+    if (__builtin_expect(ex->gen != e->seen_gen, 0))
+        chain_sync(e);
     struct x86_block *p = ex->prev_block;
     uint32_t eip = cpu->s.eip;
-    if (__builtin_expect(p && p->chain_gen == ex->gen, 1)) {
+    uint8_t cpl3 = cpu->cpl == 3;
+    uint64_t gen = e->cgen;
+    if (__builtin_expect(p && p->chain_gen == gen && p->chain_cpl3 == cpl3, 1)) {
         if (p->succ[0] && p->succ_eip[0] == eip)
             return p->succ[0];
         if (p->succ[1] && p->succ_eip[1] == eip)
@@ -327,9 +386,10 @@ static inline struct x86_block *until_next_block(struct x86_cpu *cpu, struct x86
     }
     struct x86_block *b = block_get(cpu);
     if (p && b && !b->nocache && !p->nocache && p->valid) {
-        if (p->chain_gen != ex->gen) {
+        if (p->chain_gen != gen || p->chain_cpl3 != cpl3) {
             p->succ[0] = p->succ[1] = NULL;
-            p->chain_gen = ex->gen;
+            p->chain_gen = gen;
+            p->chain_cpl3 = cpl3;
         }
         int k = p->succ[0] ? 1 : 0;
         p->succ[k] = b;
@@ -366,7 +426,7 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
         exec_retire_fault(cpu);
         x86_handle_fault(cpu);
         exec_refresh(cpu);
-        block_free_zombies(ex);
+            block_free_zombies(ex);
         ex->attention = 1;
     }
     ex->attention = 1;
@@ -428,7 +488,7 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
             return X86_EMU_NATIVE;
         }
         cpu->insn_eip = cpu->s.eip;
-        struct x86_block *b = until_next_block(cpu, ex);
+        struct x86_block *b = until_next_block(e, cpu, ex);
         if (!b)
             goto out_stop;
         enum x86_emu_mode m = until_mode(cpu);

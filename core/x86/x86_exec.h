@@ -66,6 +66,10 @@ struct x86_block {
     uint16_t n;                  /* instruction records (a terminator follows them) */
     uint8_t valid;
     uint8_t nocache;             /* decoded for one use (crosses a page, not RAM) */
+    /* exec_emulate.c's loop also keys chains by CPL 3 or not (the block key has no CPL, and a
+     * chained successor skips the fetch permission check), so that it can keep chains across
+     * state loads and event deliveries that leave the translation alone. */
+    uint8_t chain_cpl3;
     struct x86_insn insns[];
 };
 
