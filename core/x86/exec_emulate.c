@@ -7,14 +7,15 @@
 #include "ringfold/vm.h"
 
 /* What chained successors (x86_exec.h: x86_block.succ) depend on beyond the block key (CS
- * base, mode) and CPL (chain_cpl3): the translation of the successor's address and the block
- * still being cached. exec->gen moves for those, but also at every exec_refresh(), which runs
- * after each segment load, IRET, event delivery and register load (raw loads registers after
- * every native run): that drops all chains, ~30% of Linux kernel blocks then went through
- * block_get(). So run_until keeps its own chain generation, moved only when one of these did. */
+ * base, mode) and CPL (chain_cpl3): the translation of the successor's address (checked
+ * against the TLB when a chain is followed, until_next_block) and the block still being cached.
+ * exec->gen moves at every exec_refresh() (each segment load, IRET, event delivery, raw's
+ * register load after every native run), TLB flush and INVLPG: that dropped all chains, and
+ * ~30% of Linux kernel blocks went through block_get(). So run_until keeps its own chain
+ * generation, moved only when cached blocks were dropped or paging / CS / debug state changed. */
 struct emu_chain_key {
-    uint64_t flushes, invlpgs, invalidations, efer;
-    uint32_t cr0, cr3, cr4, cs_base, cs_limit, a20;
+    uint64_t invalidations, efer;
+    uint32_t cr0, cr4, cs_base, cs_limit, a20;
     bool dbg;
 };
 
@@ -27,7 +28,6 @@ struct x86_emu {
     x86_emu_invlpg_fn invlpg_fn;
     void *invlpg_opaque;
     bool native_unpaged;    /* ask `native` at every block boundary while paging is off */
-    uint64_t invlpgs;       /* INVLPGs executed (they move exec->gen) */
     uint64_t cgen;          /* run_until's chain generation (EMU_CGEN_BASE and up) */
     uint64_t seen_gen;      /* exec->gen when cgen was last brought up to date */
     struct emu_chain_key key;
@@ -38,12 +38,9 @@ static void chain_key_take(const struct x86_emu *e, struct emu_chain_key *k)
     const struct x86_cpu *cpu = e->cpu;
     const struct vcpu_state *s = &cpu->s;
     memset(k, 0, sizeof(*k));   /* compared with memcmp: padding too */
-    k->flushes = cpu->stats.tlb_flushes;
-    k->invlpgs = e->invlpgs;
     k->invalidations = cpu->stats.decode_invalidations;
     k->efer = s->msr.efer;
     k->cr0 = s->cr0;
-    k->cr3 = s->cr3;
     k->cr4 = s->cr4;
     k->cs_base = s->seg[S_CS].base;
     k->cs_limit = s->seg[S_CS].limit;     /* a chained successor skips block_get's limit check */
@@ -63,8 +60,6 @@ static void chain_sync(struct x86_emu *e)
     }
 }
 
-static void emu_invlpg_relay(void *opaque, uint32_t lin);
-
 struct x86_emu *x86_emu_create(struct vm *vm, struct rf_err *err)
 {
     struct x86_emu *e = calloc(1, sizeof(*e));
@@ -78,8 +73,6 @@ struct x86_emu *x86_emu_create(struct vm *vm, struct rf_err *err)
     e->deliver = true;
     e->cgen = EMU_CGEN_BASE;
     e->seen_gen = ~e->cpu->exec->gen;   /* the first run_until takes the key */
-    e->cpu->invlpg_hook = emu_invlpg_relay;     /* counts INVLPGs, for chain_sync */
-    e->cpu->invlpg_opaque = e;
     return e;
 }
 
@@ -279,15 +272,15 @@ void x86_emu_refetch(struct x86_emu *e)
 static void emu_invlpg_relay(void *opaque, uint32_t lin)
 {
     struct x86_emu *e = opaque;
-    e->invlpgs++;
-    if (e->invlpg_fn)
-        e->invlpg_fn(e->invlpg_opaque, lin, false);
+    e->invlpg_fn(e->invlpg_opaque, lin, false);
 }
 
 void x86_emu_set_invlpg_hook(struct x86_emu *e, x86_emu_invlpg_fn fn, void *opaque)
 {
     e->invlpg_fn = fn;
     e->invlpg_opaque = opaque;
+    e->cpu->invlpg_hook = fn ? emu_invlpg_relay : NULL;
+    e->cpu->invlpg_opaque = e;
 
 }
 
@@ -379,13 +372,19 @@ static inline struct x86_block *until_next_block(struct x86_emu *e, struct x86_c
     uint8_t cpl3 = cpu->cpl == 3;
     uint64_t gen = e->cgen;
     if (__builtin_expect(p && p->chain_gen == gen && p->chain_cpl3 == cpl3, 1)) {
-        if (p->succ[0] && p->succ_eip[0] == eip)
-            return p->succ[0];
-        if (p->succ[1] && p->succ_eip[1] == eip)
-            return p->succ[1];
+        struct x86_block *s = p->succ[0] && p->succ_eip[0] == eip ? p->succ[0]
+                            : p->succ[1] && p->succ_eip[1] == eip ? p->succ[1] : NULL;
+        if (s) {
+            /* Still what block_get would find: the TLB of this CPL maps the address to the
+             * block's page (INVLPG and TLB flushes drop entries; a refill may map elsewhere). */
+            uint32_t lin = s->cs_base + eip;
+            const struct tlb_entry *t = &ex->tlb[(lin >> 12) & TLB_MASK];
+            if (__builtin_expect(t->tag_x == (lin & 0xfffff000u) && t->pa == (s->pa & 0xfffff000u), 1))
+                return s;
+        }
     }
     struct x86_block *b = block_get(cpu);
-    if (p && b && !b->nocache && !p->nocache && p->valid) {
+    if (p && b && !b->nocache && !p->nocache && p->valid && b->pa2 == NO_PA2) {
         if (p->chain_gen != gen || p->chain_cpl3 != cpl3) {
             p->succ[0] = p->succ[1] = NULL;
             p->chain_gen = gen;
