@@ -31,6 +31,8 @@ struct x86_emu {
     uint64_t cgen;          /* run_until's chain generation (EMU_CGEN_BASE and up) */
     uint64_t seen_gen;      /* exec->gen when cgen was last brought up to date */
     struct emu_chain_key key;
+    enum x86_emu_mode mode;  /* until_mode() since run_until's last attention */
+    bool ask_unpaged;       /* native_unpaged applies in the state since then */
 };
 
 static void chain_key_take(const struct x86_emu *e, struct emu_chain_key *k)
@@ -372,15 +374,15 @@ static inline struct x86_block *until_next_block(struct x86_emu *e, struct x86_c
     uint8_t cpl3 = cpu->cpl == 3;
     uint64_t gen = e->cgen;
     if (__builtin_expect(p && p->chain_gen == gen && p->chain_cpl3 == cpl3, 1)) {
-        struct x86_block *s = p->succ[0] && p->succ_eip[0] == eip ? p->succ[0]
-                            : p->succ[1] && p->succ_eip[1] == eip ? p->succ[1] : NULL;
-        if (s) {
+        int k = p->succ[0] && p->succ_eip[0] == eip ? 0 : p->succ[1] && p->succ_eip[1] == eip ? 1 : -1;
+        if (k >= 0) {
             /* Still what block_get would find: the TLB of this CPL maps the address to the
-             * block's page (INVLPG and TLB flushes drop entries; a refill may map elsewhere). */
-            uint32_t lin = s->cs_base + eip;
+             * block's page (INVLPG and TLB flushes drop entries; a refill may map elsewhere).
+             * Only p and the TLB are read: the successor's header may not be in cache yet. */
+            uint32_t lin = cpu->s.seg[S_CS].base + eip;
             const struct tlb_entry *t = &ex->tlb[(lin >> 12) & TLB_MASK];
-            if (__builtin_expect(t->tag_x == (lin & 0xfffff000u) && t->pa == (s->pa & 0xfffff000u), 1))
-                return s;
+            if (__builtin_expect(t->tag_x == (lin & 0xfffff000u) && t->pa == p->succ_page[k], 1))
+                return p->succ[k];
         }
     }
     struct x86_block *b = block_get(cpu);
@@ -393,6 +395,7 @@ static inline struct x86_block *until_next_block(struct x86_emu *e, struct x86_c
         int k = p->succ[0] ? 1 : 0;
         p->succ[k] = b;
         p->succ_eip[k] = eip;
+        p->succ_page[k] = b->pa & 0xfffff000u;
     }
     return b;
 }
@@ -425,7 +428,7 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
         exec_retire_fault(cpu);
         x86_handle_fault(cpu);
         exec_refresh(cpu);
-            block_free_zombies(ex);
+        block_free_zombies(ex);
         ex->attention = 1;
     }
     ex->attention = 1;
@@ -473,6 +476,11 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
                 ex->attention = 1;
                 return X86_EMU_NATIVE;
             }
+            /* Mode, CPL and CR0 change only where exec_refresh() raises attention: what the
+             * blocks until the next attention need of them is taken once, here. */
+            e->mode = until_mode(cpu);
+            e->ask_unpaged = e->native_unpaged && native && !(cpu->s.cr0 & CR0_PG) && cpu->pe && !cpu->v86 &&
+                             cpu->code32;
         }
         if (__builtin_expect(clk->icount >= ex->check_at, 0)) {
             if (vclock_ns(clk) >= deadline)
@@ -481,8 +489,7 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
         }
         /* Raw phase 2a: unpaged guest kernel code may run natively once it leaves a frame CSAM
          * found unsafe, which no attention event marks: ask at every block boundary. */
-        if (e->native_unpaged && native && !(cpu->s.cr0 & CR0_PG) && cpu->pe && !cpu->v86 && cpu->code32 &&
-            native(opaque, &cpu->s)) {
+        if (e->ask_unpaged && native(opaque, &cpu->s)) {
             ex->attention = 1;
             return X86_EMU_NATIVE;
         }
@@ -490,10 +497,16 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
         struct x86_block *b = until_next_block(e, cpu, ex);
         if (!b)
             goto out_stop;
-        enum x86_emu_mode m = until_mode(cpu);
-        uint64_t before = clk->icount;
-        exec_block(cpu, b, false);
-        e->by_mode[m] += clk->icount - before;
+        /* exec_block(cpu, b, false), inline: one indirect call enters the block. */
+        const struct x86_insn *i = b->insns;
+        ex->cur_block = b;
+        ex->cur = i;
+        i->fn(cpu, i);
+        uint64_t n = ex->cur->nret;
+        ex->cur = NULL;
+        ex->blocks_run++;
+        clk->icount += n;
+        e->by_mode[e->mode] += n;
         ex->prev_block = b;
     }
 out_budget:

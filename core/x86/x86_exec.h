@@ -62,6 +62,7 @@ struct x86_block {
     uint32_t pa2, pa2_end;       /* bytes taken from the second page; pa2 = NO_PA2 when none */
     struct x86_block *succ[2];   /* chained successors, valid while chain_gen == exec->gen */
     uint32_t succ_eip[2];
+    uint32_t succ_page[2];       /* exec_emulate.c: physical page of succ[k], checked against the TLB */
     uint64_t chain_gen;
     uint16_t n;                  /* instruction records (a terminator follows them) */
     uint8_t valid;
