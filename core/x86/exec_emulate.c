@@ -31,6 +31,10 @@ struct x86_emu {
     uint64_t cgen;          /* run_until's chain generation (EMU_CGEN_BASE and up) */
     uint64_t seen_gen;      /* exec->gen when cgen was last brought up to date */
     struct emu_chain_key key;
+    /* The code page until_next_block() last checked against the TLB: linear page, physical
+     * page, and exec->gen then (TLB flushes, INVLPG and CPL changes all move it). */
+    uint32_t v_page, v_pa;
+    uint64_t v_gen;
     enum x86_emu_mode mode;  /* until_mode() since run_until's last attention */
     bool ask_unpaged;       /* native_unpaged applies in the state since then */
 };
@@ -75,6 +79,7 @@ struct x86_emu *x86_emu_create(struct vm *vm, struct rf_err *err)
     e->deliver = true;
     e->cgen = EMU_CGEN_BASE;
     e->seen_gen = ~e->cpu->exec->gen;   /* the first run_until takes the key */
+    e->v_gen = ~e->cpu->exec->gen;
     return e;
 }
 
@@ -379,10 +384,16 @@ static inline struct x86_block *until_next_block(struct x86_emu *e, struct x86_c
             /* Still what block_get would find: the TLB of this CPL maps the address to the
              * block's page (INVLPG and TLB flushes drop entries; a refill may map elsewhere).
              * Only p and the TLB are read: the successor's header may not be in cache yet. */
-            uint32_t lin = cpu->s.seg[S_CS].base + eip;
+            uint32_t lin = cpu->s.seg[S_CS].base + eip, page = lin & 0xfffff000u;
+            if (page == e->v_page && p->succ_page[k] == e->v_pa && ex->gen == e->v_gen)
+                return p->succ[k];      /* the page checked last, and no TLB change since */
             const struct tlb_entry *t = &ex->tlb[(lin >> 12) & TLB_MASK];
-            if (__builtin_expect(t->tag_x == (lin & 0xfffff000u) && t->pa == p->succ_page[k], 1))
+            if (__builtin_expect(t->tag_x == page && t->pa == p->succ_page[k], 1)) {
+                e->v_page = page;
+                e->v_pa = t->pa;
+                e->v_gen = ex->gen;
                 return p->succ[k];
+            }
         }
     }
     struct x86_block *b = block_get(cpu);
