@@ -199,6 +199,12 @@ int vm_run(struct vm *vm, struct rf_err *err)
                 break;
             }
         } else {
+            if (next == UINT64_MAX && input_fd < 0) {
+                /* No device timer armed and no input that could arrive: no interrupt can ever
+                 * come (the devices have no other source), so the guest would sleep forever. */
+                vm_request_stop(vm, VM_STOP_HUNG, 0, "hung: HLT with no timer armed and no input");
+                break;
+            }
             now = vclock_ns(&vm->clock);
             uint64_t wake = next < now + VM_SLICE_NS ? next : now + VM_SLICE_NS;
             vclock_wait_until(&vm->clock, wake, input_fd);
