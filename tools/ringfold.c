@@ -64,7 +64,7 @@ static void usage(FILE *out)
         "\n"
         "exit status: the guest's isa-debug-exit value v as (v << 1) | 1; 0 when the guest\n"
         "resets or reboots; 2 bad command line or image; 4 monitor error; 6 triple fault;\n"
-        "8 guest hung (HLT with interrupts disabled); 124 timeout.\n",
+        "8 guest hung (HLT nothing can wake); 124 timeout.\n",
         prog, prog, prog, prog, prog, prog);
 }
 

@@ -17,7 +17,7 @@ enum rf_exit_status {
     RF_EXIT_USAGE        = 2,    /* bad command line or unusable guest image */
     RF_EXIT_MONITOR      = 4,    /* the monitor itself failed (host error) */
     RF_EXIT_TRIPLE_FAULT = 6,
-    RF_EXIT_HUNG         = 8,    /* HLT with interrupts disabled: nothing can wake it */
+    RF_EXIT_HUNG         = 8,    /* HLT nothing can wake: IF clear, or no timer armed and no input */
     RF_EXIT_TIMEOUT      = 124,  /* --timeout expired, as timeout(1) */
 };
 
