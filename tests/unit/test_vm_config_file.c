@@ -6,9 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-/* The parser belongs to the ringfold executable, not to the ringfold_vmm library the unit tests
- * link; it is pure, so the test builds its own copy. */
-#include "../../tools/vm_config_file.c"
+#include "vm_config_file.h"   /* tools/: linked into this test (tests/unit/CMakeLists.txt) */
 
 static struct vm_config_file f;
 static char err[512];

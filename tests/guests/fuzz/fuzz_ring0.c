@@ -15,10 +15,6 @@
 #define SEL_START (GDT_START << 3)
 #define GDT_N 64
 
-struct __attribute__((packed)) fz0_dtr {
-    uint16_t limit;
-    uint32_t base;
-};
 
 /* Written by the CPU on task switches: mapped writable in the fuzz address space. */
 static struct fz0_sys {
@@ -30,7 +26,7 @@ static struct fz0_sys {
 /* Only read by the CPU and the lgdt/lidt templates: mapped read-only. */
 static struct fz0_ro {
     struct gate_desc idt[R0_NVEC];
-    struct fz0_dtr gdtr, idtr;
+    struct dtr gdtr, idtr;
 } ro __attribute__((aligned(4096)));
 
 static uint8_t rec_stack[4096] __attribute__((aligned(16)));
@@ -179,21 +175,7 @@ void fz0_run(uint32_t iters, uint32_t *h)
     fz_fuzz_pd_map_sys((uint32_t)&sys, (sizeof(sys) + 4095) / 4096, true);
     fz_fuzz_pd_map_sys((uint32_t)&ro, 1, false);
 
-    __asm__ volatile("lgdt %0\n\t"
-                     "lidt %1\n\t"
-                     "ljmp $0x08, $1f\n"
-                     "1:\n\t"
-                     "mov $0x10, %%ax\n\t"
-                     "mov %%ax, %%ds\n\t"
-                     "mov %%ax, %%es\n\t"
-                     "mov %%ax, %%fs\n\t"
-                     "mov %%ax, %%gs\n\t"
-                     "mov %%ax, %%ss\n\t"
-                     "mov $0x28, %%ax\n\t"
-                     "ltr %%ax"
-                     :
-                     : "m"(ro.gdtr), "m"(ro.idtr)
-                     : "eax", "memory");
+    desc_load(&ro.gdtr, &ro.idtr);
     if (iters)
         __asm__ volatile("lcall $0x1C0, $0" : : : "memory", "cc");
     __asm__ volatile("clts");

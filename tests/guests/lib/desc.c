@@ -8,11 +8,6 @@ static uint8_t ring0_stack[8192] __attribute__((aligned(16)));
 
 extern const uint32_t isr_stub_table[64];
 
-struct __attribute__((packed)) dtr {
-    uint16_t limit;
-    uint32_t base;
-};
-
 void desc_set_seg(int idx, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags)
 {
     struct seg_desc *d = &desc_gdt[idx];
@@ -74,6 +69,11 @@ void desc_init(void)
 
     struct dtr g = { sizeof(desc_gdt) - 1, (uint32_t)desc_gdt };
     struct dtr i = { sizeof(desc_idt) - 1, (uint32_t)desc_idt };
+    desc_load(&g, &i);
+}
+
+void desc_load(const struct dtr *gdtr, const struct dtr *idtr)
+{
     __asm__ volatile("lgdt %0\n\t"
                      "lidt %1\n\t"
                      "ljmp $0x08, $1f\n"
@@ -89,6 +89,6 @@ void desc_init(void)
                      "xor %%ax, %%ax\n\t"
                      "lldt %%ax"
                      :
-                     : "m"(g), "m"(i)
+                     : "m"(*gdtr), "m"(*idtr)
                      : "eax", "memory");
 }

@@ -65,6 +65,12 @@ _Static_assert(sizeof(struct tss32) == 104, "32-bit TSS is 104 bytes (SDM 7.2.1)
 #define GATE_CALL32 0x8C
 #define GATE_DPL3 0x60
 
+/* The operand of LGDT/LIDT. */
+struct __attribute__((packed)) dtr {
+    uint16_t limit;
+    uint32_t base;
+};
+
 extern struct seg_desc desc_gdt[GDT_ENTRIES];
 extern struct gate_desc desc_idt[256];
 extern struct tss32 desc_tss;
@@ -72,6 +78,9 @@ extern struct tss32 desc_tss;
 /* Loads the fixed GDT, an IDT whose vectors 0..63 go to isr.S stubs, and the main TSS (ESP0 =
  * a dedicated ring-0 stack). Reloads every segment register. */
 void desc_init(void);
+/* Loads these tables and the layout every test kernel uses: CS 0x08, data 0x10 in DS/ES/FS/GS/
+ * SS, TR 0x28, LDTR null. */
+void desc_load(const struct dtr *gdtr, const struct dtr *idtr);
 void desc_set_seg(int idx, uint32_t base, uint32_t limit, uint8_t access, uint8_t flags);
 void desc_set_gate(int vec, uint32_t off, uint16_t sel, uint8_t type_attr);
 void desc_set_callgate(int idx, uint16_t sel, uint32_t off, uint8_t type_attr, uint8_t params);
