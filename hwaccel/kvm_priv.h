@@ -3,6 +3,7 @@
 #ifndef RINGFOLD_HWACCEL_KVM_PRIV_H
 #define RINGFOLD_HWACCEL_KVM_PRIV_H
 
+#include "../core/thread_timer.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -52,8 +53,7 @@ struct kvm_engine {
 
     /* The deadline timer: a per-thread POSIX timer whose signal sets run->immediate_exit, so
      * KVM_RUN returns -EINTR at the deadline even if the signal lands just before entry. */
-    timer_t timer;
-    bool timer_ok;
+    struct thread_timer timer;  /* core/thread_timer.h */
 
     bool halted;            /* the guest executed HLT; KVM (no in-kernel irqchip) left it to us */
     bool run_fresh;         /* kvm_run's ready_for_interrupt_injection/if_flag describe the

@@ -44,43 +44,18 @@ int kvm_timer_setup(struct kvm_engine *k, struct rf_err *err)
     sigemptyset(&set);
     sigaddset(&set, KVM_TIMER_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    struct sigevent sev;
-    memset(&sev, 0, sizeof(sev));
-    sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = KVM_TIMER_SIGNAL;
-    sev._sigev_un._tid = gettid();
-    if (timer_create(CLOCK_MONOTONIC, &sev, &k->timer) < 0)
-        return rf_errf(err, -errno, "engine kvm: timer_create for the deadline timer: %s", strerror(errno));
-    k->timer_ok = true;
+    int rc = thread_timer_create(&k->timer, KVM_TIMER_SIGNAL, "engine kvm", err);
+    if (rc < 0)
+        return rc;
     kvm_kick_run = k->run;
     return 0;
 }
 
 void kvm_timer_destroy(struct kvm_engine *k)
 {
-    if (k->timer_ok)
-        timer_delete(k->timer);
-    k->timer_ok = false;
+    thread_timer_destroy(&k->timer);
     if (kvm_kick_run == k->run)
         kvm_kick_run = NULL;
-}
-
-static void kvm_timer_arm(struct kvm_engine *k, uint64_t ns)
-{
-    struct itimerspec its;
-    memset(&its, 0, sizeof(its));
-    its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
-    its.it_value.tv_nsec = (long)(ns % 1000000000ull);
-    if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-        its.it_value.tv_nsec = 1;       /* zero would disarm */
-    timer_settime(k->timer, 0, &its, NULL);
-}
-
-static void kvm_timer_disarm(struct kvm_engine *k)
-{
-    struct itimerspec its;
-    memset(&its, 0, sizeof(its));
-    timer_settime(k->timer, 0, &its, NULL);
 }
 
 /* --- exits ----------------------------------------------------------------------------------- */
@@ -296,7 +271,7 @@ int kvm_run_vcpu(struct kvm_engine *k, uint64_t deadline_ns)
 
     uint64_t now = vclock_ns(&vm->clock);
     if (deadline_ns > now)
-        kvm_timer_arm(k, deadline_ns - now);
+        thread_timer_set(&k->timer, vclock_host_ns() + (deadline_ns - now), 0);
     for (;;) {
         if (vm->stop) {
             ret = ENGINE_EXIT_STOP;
@@ -346,7 +321,7 @@ int kvm_run_vcpu(struct kvm_engine *k, uint64_t deadline_ns)
             break;
         }
     }
-    kvm_timer_disarm(k);
+    thread_timer_disarm(&k->timer);
     r->immediate_exit = 0;
     k->stats.guest_ns += guest;
     k->stats.monitor_ns += vclock_host_ns() - t0 - guest;

@@ -490,12 +490,8 @@ static enum engine_exit raw_run(void *priv, uint64_t deadline)
     }
     if (r->cpuid_faulting)
         syscall(SYS_arch_prctl, ARCH_SET_CPUID, 1);     /* the monitor's own CPUID must not trap */
-    if (armed) {
-        struct itimerspec off;
-        memset(&off, 0, sizeof(off));
-        timer_settime(r->timer, 0, &off, NULL);
-        r->timer_deadline = UINT64_MAX;
-    }
+    if (armed)
+        raw_timer_disarm(r);
     r->stats.run_ns += vclock_host_ns() - t0;
     return ex;
 }

@@ -2,6 +2,7 @@
 #ifndef RINGFOLD_RAW_PRIV_H
 #define RINGFOLD_RAW_PRIV_H
 
+#include "../core/thread_timer.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,8 +55,7 @@ struct raw {
     struct raw_ldt ldt;
     struct vcpu_state st;       /* scratch copy while entering/leaving native */
 
-    timer_t timer;
-    bool timer_ok;
+    struct thread_timer timer;  /* core/thread_timer.h */
     uint64_t timer_deadline;    /* the virtual deadline the host timer is armed for */
 
     bool cpuid_faulting;        /* arch_prctl(ARCH_SET_CPUID) works on this host */
@@ -137,6 +137,7 @@ static inline bool raw_kernel_view(const struct raw *r, const struct vcpu_state 
 /* raw_timer.c */
 int raw_timer_create(struct raw *r, struct rf_err *err);
 void raw_timer_arm(struct raw *r, uint64_t deadline_ns);
+void raw_timer_disarm(struct raw *r);
 void raw_timer_destroy(struct raw *r);
 
 /* raw_stats.c */

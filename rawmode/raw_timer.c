@@ -14,40 +14,31 @@
 
 int raw_timer_create(struct raw *r, struct rf_err *err)
 {
-    struct sigevent sev;
-    memset(&sev, 0, sizeof(sev));
-    sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = raw_timer_signal();
-    sev._sigev_un._tid = (int)syscall(SYS_gettid);
-    if (timer_create(CLOCK_MONOTONIC, &sev, &r->timer) != 0)
-        return rf_errf(err, -errno, "raw: timer_create: %s", strerror(errno));
-    r->timer_ok = true;
     r->timer_deadline = UINT64_MAX;
-    return 0;
+    return thread_timer_create(&r->timer, raw_timer_signal(), "raw", err);
 }
 
 void raw_timer_arm(struct raw *r, uint64_t deadline_ns)
 {
-    if (!r->timer_ok || deadline_ns == r->timer_deadline)
+    if (!r->timer.ok || deadline_ns == r->timer_deadline)
         return;
     const struct vclock *c = &r->vm->clock;
     uint64_t now_v = vclock_ns(c), host = vclock_host_ns();
     /* Realtime: guest time is host time since start. Deterministic: guest time advances with
-     * the host time spent native (raw_engine.c), so the same distance applies. */
+     * the host time spent native (raw_engine.c), so the same distance applies. A period too,
+     * so a signal lost in a race costs one period, never a hang. */
     uint64_t at = host + (deadline_ns > now_v ? deadline_ns - now_v : 0);
-    struct itimerspec its;
-    memset(&its, 0, sizeof(its));
-    its.it_value.tv_sec = (time_t)(at / 1000000000ull);
-    its.it_value.tv_nsec = (long)(at % 1000000000ull);
-    /* A period too, so a signal lost in a race costs one period, never a hang. */
-    its.it_interval.tv_nsec = 2000000;
-    if (timer_settime(r->timer, TIMER_ABSTIME, &its, NULL) == 0)
+    if (thread_timer_set(&r->timer, at, 2000000) == 0)
         r->timer_deadline = deadline_ns;
+}
+
+void raw_timer_disarm(struct raw *r)
+{
+    thread_timer_disarm(&r->timer);
+    r->timer_deadline = UINT64_MAX;
 }
 
 void raw_timer_destroy(struct raw *r)
 {
-    if (r->timer_ok)
-        timer_delete(r->timer);
-    r->timer_ok = false;
+    thread_timer_destroy(&r->timer);
 }
