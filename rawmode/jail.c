@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -106,7 +107,7 @@ static const struct jail_simple {
 
 /* System calls allowed only for some values of one argument (the low 32 bits: the kernel
  * reads these arguments as int or unsigned int). */
-#define JAIL_MAX_VALS 6
+#define JAIL_MAX_VALS 8
 static const struct jail_checked {
     int nr;
     int arg;
@@ -114,8 +115,10 @@ static const struct jail_checked {
     uint32_t vals[JAIL_MAX_VALS];
     const char *why;
 } jail_checked[] = {
-    { SYS_ioctl, 1, 5, { JAIL_TCGETS, JAIL_TCSETS, JAIL_TCSETSW, JAIL_TCSETSF, JAIL_TIOCGWINSZ },
-      "terminal only: isatty, and the console's raw mode restored at exit" },
+    { SYS_ioctl, 1, 7, { JAIL_TCGETS, JAIL_TCSETS, JAIL_TCSETSW, JAIL_TCSETSF, JAIL_TIOCGWINSZ,
+                         (uint32_t)SECCOMP_IOCTL_NOTIF_RECV, (uint32_t)SECCOMP_IOCTL_NOTIF_SEND },
+      "terminal only: isatty, and the console's raw mode restored at exit; and the guest-user "
+      "processes' seccomp notifications (raw_stub_run.c authorizes each of their mappings)" },
     { SYS_fcntl, 1, 4, { F_GETFD, F_SETFD, F_GETFL, F_SETFL }, "descriptor flags only (no F_DUPFD)" },
     { SYS_newfstatat, 3, 1, { AT_EMPTY_PATH }, "fstat() of an open descriptor (AT_EMPTY_PATH)" },
     { SYS_arch_prctl, 0, 6,

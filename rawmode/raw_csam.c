@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "raw_priv.h"
+#include "raw_stub.h"
 #include "shadow.h"
 #include "../csam/csam.h"
 
@@ -34,6 +35,7 @@ static void raw_csam_monitor(void *opaque, uint64_t pa_frame, bool on)
 {
     struct raw *r = opaque;
     shadow_monitor_frame(r->shadow, pa_frame, on);
+    raw_stubs_monitor(r, pa_frame, on);     /* guest-user processes' mappings of it too */
     if (x86_emu_watch_frame(r->emu, pa_frame, on) < 0) {
         r->native_broken = true;    /* cannot watch emu's writes: never run kernel code natively */
         vm_request_stop(r->vm, VM_STOP_ERROR, 0, "raw: out of memory for emu's write watch");

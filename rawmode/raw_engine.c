@@ -26,6 +26,7 @@
 #include "ringfold/engine.h"
 #include "raw_priv.h"
 #include "jail.h"
+#include "raw_stub.h"
 #include "raw_syscall_trap.h"
 #include "shadow.h"
 
@@ -148,10 +149,13 @@ static void raw_paging_sync(struct raw *r)
      * TLB semantics). For Linux with page-table isolation (two CR3 switches per system call) and
      * for context switches back to a process, this keeps the user working set mapped instead of
      * faulting every page back in. */
-    if (other)
+    if (other) {
         shadow_paging_changed(r->shadow, false);
-    else if (flushed || cr3)
+        raw_stubs_reset_all(r);
+    } else if (flushed || cr3) {
         shadow_revalidate(r->shadow);
+        raw_stubs_stale_all(r);     /* each stub revalidates when it next runs (raw_stubs_get) */
+    }
 }
 
 static void raw_invlpg(void *opaque, uint32_t linear, bool all)
@@ -159,9 +163,11 @@ static void raw_invlpg(void *opaque, uint32_t linear, bool all)
     struct raw *r = opaque;
     if (all) {
         shadow_flush_all(r->shadow);
+        raw_stubs_reset_all(r);
         r->stats.shadow_flushes_kernel++;
     } else {
         shadow_invlpg(r->shadow, linear);
+        raw_stubs_invlpg(r, x86_emu_peek(r->emu)->cr3, linear);
     }
 }
 
@@ -206,8 +212,11 @@ static int raw_create(struct vm *vm, void **priv, struct rf_err *err)
     if (rc < 0)
         goto fail;
     x86_emu_set_invlpg_hook(r->emu, raw_invlpg, r);
-    r->frame = raw_frame_create();
-    if (!r->frame) {
+    r->cur_shadow = r->shadow;
+    r->frame_here = raw_frame_create();
+    r->frame_user = raw_frame_create();
+    r->frame = r->frame_here;
+    if (!r->frame_here || !r->frame_user) {
         rc = rf_errf(err, -ENOMEM, "engine raw: out of memory for the native frame");
         goto fail;
     }
@@ -221,6 +230,14 @@ static int raw_create(struct vm *vm, void **priv, struct rf_err *err)
     rc = raw_csam_create(r, err);
     if (rc < 0)
         goto fail;
+    const char *single = getenv("RINGFOLD_RAW_SINGLE");
+    r->single_unsafe = single && !strcmp(single, "1");
+    const char *n = getenv("RINGFOLD_RAW_STUBS");
+    r->nstubs = n ? (unsigned)strtoul(n, NULL, 10) : RAW_STUBS_DEFAULT;
+    if (r->nstubs < 1 || r->nstubs > RAW_STUBS_MAX) {
+        rc = rf_errf(err, -EINVAL, "RINGFOLD_RAW_STUBS=%s: want 1..%d guest-user processes", n, RAW_STUBS_MAX);
+        goto fail;
+    }
     *priv = r;
     return 0;
 fail:
@@ -228,7 +245,8 @@ fail:
     if (r->shadow)
         shadow_destroy(r->shadow);
     x86_emu_destroy(r->emu);
-    raw_frame_destroy(r->frame);
+    raw_frame_destroy(r->frame_here);
+    raw_frame_destroy(r->frame_user);
     free(r);
     return rc;
 }
@@ -237,10 +255,12 @@ static void raw_destroy(void *priv)
 {
     struct raw *r = priv;
     raw_timer_destroy(r);
+    raw_stubs_destroy(r);
     raw_csam_destroy(r);
     shadow_destroy(r->shadow);
     x86_emu_destroy(r->emu);
-    raw_frame_destroy(r->frame);
+    raw_frame_destroy(r->frame_here);
+    raw_frame_destroy(r->frame_user);
     free(r);
 }
 
@@ -260,6 +280,7 @@ static void raw_set_state(void *priv, const struct vcpu_state *st)
     r->pg_flushes = x86_emu_tlb_flushes(r->emu);
     raw_csam_paging(r, (st->cr0 & CR0_PG) != 0);
     shadow_paging_changed(r->shadow, false);
+    raw_stubs_reset_all(r);
 }
 
 /* Before guest code first runs: the i386 syscall trap, then the jail (rawmode/jail.h). Guest
@@ -271,10 +292,17 @@ static void raw_set_state(void *priv, const struct vcpu_state *st)
 static int raw_first_entry(struct raw *r)
 {
     struct rf_err err = { { 0 } };
-    int rc = raw_syscall_trap_install(&err);
+    /* The guest-user processes start before the jail, which forbids creating processes. */
+    int rc = r->single_unsafe ? 0 : raw_stubs_start(r, r->nstubs, &err);
+    if (rc == 0)
+        rc = raw_syscall_trap_install(&err);
     if (rc == 0) {
+        /* waitid: noticing that a guest-user process died (raw_stub_run.c); WNOHANG on our own
+         * children only, it gives no access to anything. */
+        static const int extra[] = { SYS_waitid };
         const struct raw_jail_config cfg = { .keep_open_fds = true, .cpuid_faulting = false,
-                                             .install_sigsys_handler = false };
+                                             .install_sigsys_handler = false,
+                                             .extra_syscalls = extra, .n_extra_syscalls = 1 };
         rc = raw_jail_enter(&cfg, &err);
     }
     if (rc < 0) {
@@ -295,7 +323,7 @@ enum shadow_result raw_shadow_fault(struct raw *r, const struct vcpu_state *st, 
                       ((f->err & 16) ? SH_EXEC : 0);
     if ((f->err & 16) && raw_kernel_view(r, st))
         raw_csam_prepare(r, st->seg[S_CS].base + f->eip, (uint32_t)f->cr2);
-    return shadow_fault(r->shadow, (uint32_t)f->cr2, access, guest_err);
+    return shadow_fault(r->cur_shadow, (uint32_t)f->cr2, access, guest_err);
 }
 
 /* Exits that need nothing but a host mapping go straight back in with the frame as it is: no
@@ -322,18 +350,41 @@ static bool raw_fast_resume(struct raw *r, struct raw_frame *f, const int *sel, 
     return true;
 }
 
+/* Paged guest user code runs in the stub process of its address space (phase 3), never here:
+ * this process maps guest kernel pages (ARCHITECTURE.md "Raw mode"). */
+static bool raw_user_in_stub(const struct raw *r, const struct vcpu_state *st)
+{
+    return r->stubs && (st->cr0 & CR0_PG) && (st->seg[S_CS].sel & 3) == 3;
+}
+
 /* One native run: state out of emu into the frame, enter, state back, dispatch the exit. */
 static void raw_native_once(struct raw *r)
 {
     struct vcpu_state *st = &r->st;
-    struct raw_frame *f = r->frame;
     struct vm *vm = r->vm;
     r->pf_cached = false;
     x86_emu_get_state(r->emu, st);
     shadow_sync_a20(r->shadow);
+    if (!r->entered_once) {
+        r->entered_once = true;
+        if (raw_first_entry(r) < 0)
+            return;
+    }
+    struct raw_stub *stub = NULL;
+    if (raw_user_in_stub(r, st)) {
+        stub = raw_stubs_get(r, st->cr3);
+        if (!stub) {
+            r->native_broken = true;
+            return;
+        }
+        shadow_sync_a20(stub->shadow);
+    }
+    struct raw_frame *f = r->frame = stub ? r->frame_user : r->frame_here;
+    struct raw_ldt *ldt = stub ? &stub->ldt : &r->ldt;
+    r->cur_shadow = stub ? stub->shadow : r->shadow;
     int sel[SEG_COUNT];
     for (int k = 0; k < SEG_COUNT; k++) {
-        sel[k] = raw_ldt_load(&r->ldt, k, &st->seg[k]);
+        sel[k] = raw_ldt_load(ldt, k, &st->seg[k]);
         if (sel[k] < 0) {
             /* Not expressible natively: let emu take one instruction and ask again. */
             r->stats.ldt_refused++;
@@ -358,8 +409,6 @@ static void raw_native_once(struct raw *r)
         raw_paging_sync(r);
         return;
     }
-    if (!r->stats.entries && raw_first_entry(r) < 0)
-        return;
     bool cpl0 = (st->seg[S_CS].sel & 3) != 3;
     r->stats.entries_kernel += cpl0;
     int reason;
@@ -368,7 +417,16 @@ static void raw_native_once(struct raw *r)
         if (!r->cpuid_faulting)
             r->stats.cpuid_native++;
         uint64_t t0 = vclock_host_ns();
-        reason = raw_native_run(f);
+        if (stub) {
+            reason = raw_stub_run(stub, f, r->deadline_host);
+            if (reason <= 0) {
+                if (reason < 0)
+                    r->native_broken = true;    /* stopped: contained and reported */
+                return;                         /* 0: nothing ran, the state is unchanged */
+            }
+        } else {
+            reason = raw_native_run(f);
+        }
         uint64_t dt = vclock_host_ns() - t0;
         r->stats.native_ns += dt;
         if (cpl0)
@@ -409,14 +467,14 @@ static void raw_native_once(struct raw *r)
     for (int k = 0; k < SEG_COUNT; k++) {
         if (host[k] == sel[k])
             continue;
-        uint64_t fix = r->ldt.fixups;
+        uint64_t fix = ldt->fixups;
         struct seg_reg prev = st->seg[k];
-        if (raw_ldt_to_guest(&r->ldt, r->emu, vm, k, host[k], &st->seg[k]) < 0) {
+        if (raw_ldt_to_guest(ldt, r->emu, vm, k, host[k], &st->seg[k]) < 0) {
             /* Keep the segment the guest had: the #GP below comes after the load (the loading
              * instruction is lost), and must not leave a null SS or CS behind at CPL 3. */
             st->seg[k] = prev;
             bad = k;
-        } else if (r->ldt.fixups != fix)
+        } else if (ldt->fixups != fix)
             fixed = true;
     }
     raw_fpu_from_frame(f, &st->fpu);
@@ -452,6 +510,10 @@ static enum engine_exit raw_run(void *priv, uint64_t deadline)
     enum engine_exit ex;
     bool armed = false;
     r->deadline = deadline;
+    /* The host time of the deadline, for the guest-user processes' own timers (computed once per
+     * slice, so a stub re-arms its timer once per slice, as raw_timer_arm does here). */
+    uint64_t now_v = vclock_ns(&vm->clock);
+    r->deadline_host = t0 + (deadline > now_v ? deadline - now_v : 0);
     if (r->cpuid_faulting)
         syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0);
     for (;;) {

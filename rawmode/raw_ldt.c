@@ -80,7 +80,7 @@ int raw_ldt_load(struct raw_ldt *l, int seg, const struct seg_reg *s)
         .useable = (s->attr & 0x100) != 0,
     };
     l->present[seg] = false;
-    if (syscall(SYS_modify_ldt, 1, &d, sizeof(d)) != 0)
+    if (l->write ? l->write(l->write_opaque, &d) != 0 : syscall(SYS_modify_ldt, 1, &d, sizeof(d)) != 0)
         return -1;
     l->writes++;
     l->cache[seg] = *s;

@@ -18,6 +18,10 @@ struct raw_ldt {
     bool present[SEG_COUNT];
     uint64_t writes;                    /* modify_ldt calls */
     uint64_t fixups;                    /* host GDT selectors re-resolved against the guest's tables */
+    /* NULL: modify_ldt in this process. Otherwise the LDT of another process (a guest-user stub,
+     * raw_stub.c): the 16-byte struct user_desc is queued for it. */
+    int (*write)(void *opaque, const void *user_desc);
+    void *write_opaque;
 };
 
 /* Host selector of the cache slot of segment register seg (RPL 3, TI = LDT). */

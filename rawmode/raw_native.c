@@ -68,6 +68,8 @@ static uint8_t *raw_altstack;
 
 int raw_timer_signal(void) { return raw_sig_timer; }
 
+size_t raw_fpu_image_size(void) { return raw_fpu_size; }
+
 /* A signal the monitor itself caused is a monitor bug: say so, then die of it. */
 static void raw_monitor_signal(int sig, const ucontext_t *uc)
 {

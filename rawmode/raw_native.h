@@ -74,6 +74,10 @@ int raw_native_run(struct raw_frame *f);
 void raw_fpu_to_frame(struct raw_frame *f, const struct fpu_state *fpu);
 void raw_fpu_from_frame(const struct raw_frame *f, struct fpu_state *fpu);
 
+/* Bytes of a frame's FPU images (the XSAVE size for the host's XCR0, or 512 for FXSAVE); valid
+ * after raw_native_init. */
+size_t raw_fpu_image_size(void);
+
 /* The host signal used by the native-run timer (a real-time signal). */
 int raw_timer_signal(void);
 

@@ -50,9 +50,18 @@ enum raw_action {
 struct raw {
     struct vm *vm;
     struct x86_emu *emu;        /* the guest's master state lives here between native runs */
-    struct shadow *shadow;
-    struct raw_frame *frame;
+    struct shadow *shadow;      /* this (the monitor's) process's low 4 GiB */
+    struct raw_frame *frame;    /* the frame of the native run being handled (one of the two below) */
+    struct raw_frame *frame_here;   /* native runs in this process */
+    struct raw_frame *frame_user;   /* runs in a guest-user stub process (phase 3, raw_stub.c) */
+    struct shadow *cur_shadow;  /* the shadow of the process that ran: r->shadow or a stub's */
     struct raw_ldt ldt;
+
+    /* Phase 3: paged guest user code runs in stub processes (raw_stub.c) unless single_unsafe. */
+    struct raw_stubs *stubs;
+    unsigned nstubs;
+    bool single_unsafe;
+    bool entered_once;          /* raw_first_entry ran (stubs started, jail entered) */         /* RINGFOLD_RAW_SINGLE=1: everything in this process (benchmarks only) */
     struct vcpu_state st;       /* scratch copy while entering/leaving native */
 
     struct thread_timer timer;  /* core/thread_timer.h */
@@ -82,6 +91,7 @@ struct raw {
     int pf_cached_result;
     uint32_t pf_cached_err;
     uint64_t deadline;          /* of the run in progress */
+    uint64_t deadline_host;     /* ... in host monotonic ns */
 
     struct {
         uint64_t exits[RAW_X_COUNT];

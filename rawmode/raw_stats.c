@@ -1,6 +1,7 @@
 /* --stats for the raw engine: native entries, exits by cause, emulation, time split. */
 #include <inttypes.h>
 #include "raw_priv.h"
+#include "raw_stub.h"
 #include "jail.h"
 #include "shadow.h"
 
@@ -78,6 +79,12 @@ void raw_print_stats(struct raw *r, FILE *out)
     fprintf(out, "raw: round trips so far in this process: %" PRIu64 "\n", raw_native_entries);
     raw_csam_print_stats(r, out);
     raw_jail_print_stats(out);
+    if (r->single_unsafe)
+        fprintf(out, "raw: UNSAFE single-process mode (RINGFOLD_RAW_SINGLE=1): guest user code ran in the "
+                     "process that maps guest kernel pages\n");
+    else
+        raw_stubs_print_stats(r, out);
+    fprintf(out, "shadow (the monitor process):\n");
     shadow_print_stats(r->shadow, out);
     x86_emu_print_stats(r->emu, out, emu / 1e9);
 }

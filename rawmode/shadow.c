@@ -73,7 +73,8 @@ static void shadow_free(struct shadow *s)
     free(s);
 }
 
-int shadow_create(struct vm *vm, struct x86_emu *e, struct shadow **out, struct rf_err *err)
+/* The books for a shadow (no host mappings yet); min_addr from the host's mmap_min_addr. */
+static int shadow_alloc(struct vm *vm, struct x86_emu *e, struct shadow **out, uint64_t *min_out, struct rf_err *err)
 {
     *out = NULL;
     uint64_t min_addr = shadow_read_sysctl("/proc/sys/vm/mmap_min_addr", SHADOW_DEFAULT_MIN_ADDR);
@@ -105,6 +106,22 @@ int shadow_create(struct vm *vm, struct x86_emu *e, struct shadow **out, struct 
         shadow_free(s);
         return rf_errf(err, -ENOMEM, "shadow: out of memory for the mapping tables");
     }
+    s->st.mmap_min_addr = min_addr;
+    s->st.max_map_count = max_maps;
+    *min_out = min_addr;
+    *out = s;
+    return 0;
+}
+
+int shadow_create(struct vm *vm, struct x86_emu *e, struct shadow **out, struct rf_err *err)
+{
+    struct shadow *s;
+    uint64_t min_addr;
+    int rc = shadow_alloc(vm, e, &s, &min_addr, err);
+    if (rc < 0)
+        return rc;
+    *out = NULL;
+    uint64_t max_maps = s->st.max_map_count;
 
     /* MAP_FIXED_NOREPLACE fails with EEXIST instead of replacing what lives there; kernels
      * before 4.17 ignore the flag and treat the address as a hint, hence the address check. */
@@ -133,10 +150,40 @@ int shadow_create(struct vm *vm, struct x86_emu *e, struct shadow **out, struct 
     s->st.vma_budget = max_maps > used ? (max_maps - used) / 2 : 16;
     if (s->st.vma_budget < 16)
         s->st.vma_budget = 16;
-    s->st.mmap_min_addr = min_addr;
-    s->st.max_map_count = max_maps;
     *out = s;
     return 0;
+}
+
+int shadow_create_remote(struct vm *vm, struct x86_emu *e, const struct shadow_host_ops *ops, void *opaque,
+                         struct shadow **out, struct rf_err *err)
+{
+    struct shadow *s;
+    uint64_t min_addr;
+    int rc = shadow_alloc(vm, e, &s, &min_addr, err);
+    if (rc < 0)
+        return rc;
+    s->host = ops;
+    s->host_opaque = opaque;
+    /* The stub process holds a few dozen VMAs of its own; the rest of the limit is the shadow's. */
+    uint64_t max_maps = s->st.max_map_count;
+    s->st.vma_budget = max_maps > 128 ? (max_maps - 128) / 2 : 16;
+    *out = s;
+    return 0;
+}
+
+uint32_t shadow_min_page(const struct shadow *s)
+{
+    return s->min_page;
+}
+
+void shadow_copy_monitoring(struct shadow *dst, const struct shadow *src)
+{
+    if (dst->nframes != src->nframes)
+        return;
+    memcpy(dst->monitored, src->monitored, (dst->nframes / 64 + 1) * sizeof(*dst->monitored));
+    dst->st.monitored_frames = src->st.monitored_frames;
+    dst->hook = src->hook;
+    dst->hook_opaque = src->hook_opaque;
 }
 
 void shadow_destroy(struct shadow *s)
@@ -144,7 +191,8 @@ void shadow_destroy(struct shadow *s)
     if (!s)
         return;
     uint64_t base = (uint64_t)s->min_page << 12;
-    munmap((void *)(uintptr_t)base, SHADOW_TOP - base);
+    if (!s->host)
+        munmap((void *)(uintptr_t)base, SHADOW_TOP - base);
     shadow_free(s);
 }
 

@@ -119,6 +119,25 @@ void shadow_set_exec_filter(struct shadow *s, shadow_exec_filter fn, void *opaqu
 /* Removes the execute right from every host mapping of the frame (CSAM forgot its scan). */
 void shadow_frame_noexec(struct shadow *s, uint64_t pa_frame);
 
+/* Phase 3: a shadow for ANOTHER process's low 4 GiB (a guest-user stub process, raw_stub.c).
+ * Its host mapping calls go through these operations, which queue them for that process, instead
+ * of being made here; they report failures later (raw_stub.c then resets the shadow). The
+ * process reserves [mmap_min_addr, 4 GiB) itself. */
+struct shadow_host_ops {
+    int (*map)(void *opaque, uint64_t addr, uint64_t len, unsigned prot, uint64_t pa);
+    int (*reserve)(void *opaque, uint64_t addr, uint64_t len);      /* PROT_NONE, anonymous */
+    int (*protect)(void *opaque, uint64_t addr, uint64_t len, unsigned prot);
+};
+int shadow_create_remote(struct vm *vm, struct x86_emu *e, const struct shadow_host_ops *ops, void *opaque,
+                         struct shadow **out, struct rf_err *err);
+/* Forgets every mapping and has the host side replace the whole range with the reservation (the
+ * answer to a failed remote operation, and to reusing a stub for another address space). */
+void shadow_reset(struct shadow *s);
+/* Makes dst monitor the frames src monitors (a new stub shadow joins the monitor's). */
+void shadow_copy_monitoring(struct shadow *dst, const struct shadow *src);
+/* First linear page the shadow may map (mmap_min_addr rounded up). */
+uint32_t shadow_min_page(const struct shadow *s);
+
 struct shadow_stats {
     uint64_t faults;              /* shadow_fault calls */
     uint64_t mapped;              /* new host mappings made */

@@ -61,6 +61,12 @@ void shadow_flush(struct shadow *s, bool keep_global)
         shadow_host_unmap(s, start, end - start);
 }
 
+void shadow_reset(struct shadow *s)
+{
+    shadow_forget_all(s);
+    shadow_host_unmap(s, s->min_page, SHADOW_PAGES - s->min_page);
+}
+
 void shadow_flush_all(struct shadow *s)
 {
     s->st.flush_full++;

@@ -117,6 +117,8 @@ void shadow_forget_page(struct shadow *s, uint32_t page)
 
 int shadow_host_unmap(struct shadow *s, uint32_t first, uint32_t npages)
 {
+    if (s->host)
+        return s->host->reserve(s->host_opaque, (uint64_t)first << 12, (uint64_t)npages << 12);
     void *at = (void *)((uintptr_t)first << 12);
     void *r = mmap(at, (size_t)npages << 12, PROT_NONE,
                    MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -159,7 +161,7 @@ int shadow_map_range(struct shadow *s, uint32_t page, uint32_t n, uint64_t pa, u
         shadow_flush(s, false);
     }
     void *at = (void *)((uintptr_t)page << 12);
-    for (int attempt = 0;; attempt++) {
+    for (int attempt = 0; !s->host; attempt++) {
         void *r = mmap(at, (size_t)n << 12, (int)prot, MAP_FIXED | MAP_SHARED, s->vm->mem.fd, (off_t)pa);
         if (r != MAP_FAILED)
             break;
@@ -173,6 +175,13 @@ int shadow_map_range(struct shadow *s, uint32_t page, uint32_t n, uint64_t pa, u
         }
         s->st.evictions++;
         shadow_flush(s, false);
+    }
+    if (s->host) {
+        int rc = s->host->map(s->host_opaque, (uint64_t)page << 12, (uint64_t)n << 12, prot, pa);
+        if (rc < 0) {
+            s->st.map_errors++;
+            return rc;
+        }
     }
     uint64_t fl = flags & ~(SHE_FRAME | SHE_PROT | SHE_LIVE);
     for (uint32_t i = 0; i < n; i++) {
@@ -193,7 +202,8 @@ int shadow_protect_page(struct shadow *s, uint32_t page, unsigned prot)
     uint64_t e = s->ent[page];
     if (!(e & SHE_LIVE) || (e & SHE_PROT) == prot)
         return 0;
-    if (mprotect((void *)((uintptr_t)page << 12), 4096, (int)prot) < 0) {
+    if (s->host ? s->host->protect(s->host_opaque, (uint64_t)page << 12, 4096, prot) < 0
+                : mprotect((void *)((uintptr_t)page << 12), 4096, (int)prot) < 0) {
         /* mprotect splits VMAs and can hit the map-count limit: dropping the page is always
          * correct (it is simply mapped again on the next fault). */
         shadow_unmap_page(s, page);

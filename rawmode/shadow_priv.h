@@ -36,6 +36,9 @@ struct shadow {
     uint64_t live_sum[SHADOW_SUM_WORDS];   /* bit w set when live_bm[w] != 0 */
     uint64_t globals;           /* live pages with SHE_GLOBAL */
 
+    const struct shadow_host_ops *host;     /* NULL: this process's own address space */
+    void *host_opaque;
+
     shadow_write_hook hook;
     void *hook_opaque;
     shadow_exec_filter exec_ok;     /* view ALL: may this frame be mapped executable? */
