@@ -56,48 +56,6 @@ static bool raw_stub_call_matches(const struct raw_stub *s, const struct seccomp
     return n->data.nr == SYS_mprotect && a[0] == op->addr && a[1] == op->len && a[2] == op->prot;
 }
 
-static bool raw_stub_died(struct raw_stub *s);
-
-/* Answers the next notification: CONTINUE when it is op, EPERM otherwise. */
-static int raw_stub_authorize(struct raw_stub *s, const struct raw_stub_op *op)
-{
-    /* The monitor's deadline timer interrupts the wait (EINTR): wait on until 3 s have passed. */
-    struct pollfd p = { .fd = s->listener, .events = POLLIN };
-    uint64_t until = vclock_host_ns() + 3000000000ull;
-    int rc;
-    do
-        rc = poll(&p, 1, 100);
-    while ((rc == 0 || (rc < 0 && errno == EINTR)) && vclock_host_ns() < until);
-    if (rc != 1 || !(p.revents & POLLIN)) {
-        if (raw_stub_died(s))
-            return -1;
-        raw_stub_contained(s, "did not perform the mapping operations it was sent");
-        return -1;
-    }
-    struct seccomp_notif n;
-    memset(&n, 0, sizeof(n));
-    while ((rc = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n)) < 0 && errno == EINTR)
-        memset(&n, 0, sizeof(n));
-    if (rc < 0) {
-        raw_stub_contained(s, "vanished during a mapping operation");
-        return -1;
-    }
-    bool ok = op && raw_stub_call_matches(s, &n, op);
-    struct seccomp_notif_resp resp = { .id = n.id, .error = ok ? 0 : -EPERM,
-                                       .flags = ok ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0 };
-    while (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno == EINTR)
-        ;
-    if (!ok) {
-        char what[160];
-        snprintf(what, sizeof(what), "asked for a host %s call the monitor had not requested (refused)",
-                 n.data.nr == SYS_mmap ? "mmap" : n.data.nr == SYS_mprotect ? "mprotect" : "system");
-        raw_stub_contained(s, what);
-        return -1;
-    }
-    s->auths++;
-    return 0;
-}
-
 static bool raw_stub_died(struct raw_stub *s)
 {
     siginfo_t si;
@@ -112,9 +70,59 @@ static bool raw_stub_died(struct raw_stub *s)
     return false;
 }
 
-/* Waits for DONE, watching for a stub that is dead, stuck, or asking for something. */
+/* Answers the next notification: CONTINUE when it is op, EPERM otherwise. The stub's timer
+ * signal may interrupt its call while it waits for the answer; the kernel then drops the
+ * notification (our answer fails with ENOENT) and the restarted call asks again. */
+static int raw_stub_authorize(struct raw_stub *s, const struct raw_stub_op *op)
+{
+    uint64_t until = vclock_host_ns() + 3000000000ull;
+    for (;;) {
+        /* The monitor's deadline timer interrupts the wait (EINTR): wait on, 3 s in all. */
+        struct pollfd p = { .fd = s->listener, .events = POLLIN };
+        int rc = poll(&p, 1, 100);
+        if (rc == 0 || (rc < 0 && errno == EINTR)) {
+            if (vclock_host_ns() < until)
+                continue;
+        }
+        if (rc != 1 || !(p.revents & POLLIN)) {
+            if (raw_stub_died(s))
+                return -1;
+            raw_stub_contained(s, "did not perform the mapping operations it was sent");
+            return -1;
+        }
+        struct seccomp_notif n;
+        memset(&n, 0, sizeof(n));
+        if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+            if (errno == EINTR || errno == ENOENT)
+                continue;
+            raw_stub_contained(s, "vanished during a mapping operation");
+            return -1;
+        }
+        bool ok = op && raw_stub_call_matches(s, &n, op);
+        struct seccomp_notif_resp resp = { .id = n.id, .error = ok ? 0 : -EPERM,
+                                           .flags = ok ? SECCOMP_USER_NOTIF_FLAG_CONTINUE : 0 };
+        while ((rc = ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp)) < 0 && errno == EINTR)
+            ;
+        if (!ok) {
+            char what[160];
+            snprintf(what, sizeof(what), "asked for a host %s call the monitor had not requested (refused)",
+                     n.data.nr == SYS_mmap ? "mmap" : n.data.nr == SYS_mprotect ? "mprotect" : "system");
+            raw_stub_contained(s, what);
+            return -1;
+        }
+        if (rc < 0 && errno == ENOENT)
+            continue;       /* interrupted before our answer: it asks again */
+        s->auths++;
+        return 0;
+    }
+}
+
+/* Waits for DONE, watching for a stub that is dead, stuck, or asking for something. The
+ * monitor's deadline timer interrupts the wait every 2 ms once the slice is over, so the checks
+ * run by elapsed time, not only on a timed-out wait. */
 static int raw_stub_wait(struct raw_stub *s, uint64_t until)
 {
+    uint64_t check = vclock_host_ns() + 20000000ull;
     for (;;) {
         uint32_t c = __atomic_load_n(&s->shm->ctl, __ATOMIC_ACQUIRE);
         if (c == RAW_STUB_DONE)
@@ -124,8 +132,11 @@ static int raw_stub_wait(struct raw_stub *s, uint64_t until)
             return -1;
         }
         struct timespec ts = { 0, 20000000 };
-        if (syscall(SYS_futex, &s->shm->ctl, FUTEX_WAIT, RAW_STUB_GO, &ts, NULL, 0) == 0 || errno != ETIMEDOUT)
+        syscall(SYS_futex, &s->shm->ctl, FUTEX_WAIT, RAW_STUB_GO, &ts, NULL, 0);
+        uint64_t now = vclock_host_ns();
+        if (now < check || __atomic_load_n(&s->shm->ctl, __ATOMIC_ACQUIRE) == RAW_STUB_DONE)
             continue;
+        check = now + 20000000ull;
         if (raw_stub_died(s))
             return -1;
         struct pollfd p = { .fd = s->listener, .events = POLLIN };
@@ -133,7 +144,7 @@ static int raw_stub_wait(struct raw_stub *s, uint64_t until)
             raw_stub_authorize(s, NULL);    /* unsolicited: refused, reported */
             return -1;
         }
-        if (vclock_host_ns() > until) {
+        if (now > until) {
             raw_stub_contained(s, "did not come back from guest code (stuck in host code?)");
             return -1;
         }

@@ -28,6 +28,11 @@
 #include "../raw_stub_proto.h"
 
 #define STUB_TOP (1ull << 32)
+#ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define STUB_WAIT_KILLABLE_RECV SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#else
+#define STUB_WAIT_KILLABLE_RECV (1ul << 5)
+#endif
 
 static void stub_die(const char *what, int e)
 {
@@ -66,7 +71,13 @@ static int stub_install_notify_filter(void)
         RET(SECCOMP_RET_ALLOW),
     };
     struct sock_fprog fp = { .len = sizeof(prog) / sizeof(prog[0]), .filter = prog };
-    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
+    /* WAIT_KILLABLE_RECV (Linux 5.19): once the monitor has the request, only a kill interrupts
+     * the wait for its answer, so the timer signal cannot withdraw an authorized mapping. */
+    int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                          SECCOMP_FILTER_FLAG_NEW_LISTENER | STUB_WAIT_KILLABLE_RECV, &fp);
+    if (fd < 0 && errno == EINVAL)
+        fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
+    return fd;
 }
 
 /* Filter 2: the allowlist. Anything else, x32 calls included, kills the process. */
