@@ -1,7 +1,8 @@
 /* Fuzz kernel for native execution (issue 6): random instruction bytes run at CPL 3 and then at
  * CPL 0 under paging, every exception recovered, the PIT bounding runaway samples; the outcome
  * histogram is printed and the kernel passes when every sample ended in a recovered event.
- * Command line: fuzz_seed=N fuzz_iters=N (ring 3) fuzz_iters0=N (ring 0) fuzz_escape fuzz_verbose. */
+ * Command line: fuzz_seed=N fuzz_iters=N (ring 3) fuzz_iters0=N (ring 0) fuzz_escape fuzz_verbose
+ * fuzz_avoid=ac,hostcs fuzz_r0paged (fuzz_native.h). */
 #include "fuzz_native.h"
 #include "desc.h"
 #include "guest.h"
@@ -37,6 +38,13 @@ void fz_fuzz_pd_map_sys(uint32_t lin, uint32_t pages, bool writable)
         uint32_t a = (lin & ~0xFFFu) + i * 4096;
         fpt0[a >> 12] = a | PTE_P | (writable ? PTE_W : 0);
     }
+}
+
+/* The ring-0 phase's task switches load CR3, which flushes (SDM Vol. 3A 7.3 step 8, 4.10.4.1):
+ * no INVLPG needed when the recovery task changes this between samples. */
+void fz_fuzz_pd_user(bool user)
+{
+    fpd[FZ_CODE >> 22] = (uint32_t)fzpt | PTE_P | PTE_W | (user ? PTE_U : 0);
 }
 
 static void paging_init(void)
@@ -105,6 +113,7 @@ static void parse_opts(void)
         fz_opts.iters0 = parse_u32(buf);
     fz_opts.escape = guest_cmdline_get("fuzz_escape", buf, sizeof(buf));
     fz_opts.verbose = guest_cmdline_get("fuzz_verbose", buf, sizeof(buf));
+    fz_opts.r0paged = guest_cmdline_get("fuzz_r0paged", buf, sizeof(buf));
     if (guest_cmdline_get("fuzz_avoid", buf, sizeof(buf))) {
         for (char *w = buf; *w;) {
             char *e = w;
@@ -186,8 +195,9 @@ void guest_main(void)
 {
     parse_opts();
     fz_seed(fz_opts.seed);
-    guest_printf("fuzz_native: seed %u, %u ring-3 samples, %u ring-0 samples%s%s%s\n",
+    guest_printf("fuzz_native: seed %u, %u ring-3 samples, %u ring-0 samples%s%s%s%s\n",
                  fz_opts.seed, fz_opts.iters3, fz_opts.iters0,
+                 fz_opts.r0paged ? " (paged kernel code: clts first, mostly supervisor pages)" : "",
                  fz_opts.escape ? ", escapes allowed" : "", fz_opts.avoid_ac ? ", no AC" : "",
                  fz_opts.avoid_hostcs ? ", no far transfers to 0x20-0x23" : "");
     desc_init();
