@@ -4,7 +4,8 @@
  * a pool smaller than eight forces eviction): a frame shared by two spaces, PTE edits in a space
  * that is not current (remap, RW->RO, P->NP, U->S, a whole PDE), INVLPG in the current one, kernel
  * writes to user frames, a same-value MOV CR3, a directory frame freed and reused for new
- * content under the same CR3 value, and global user pages with CR4.PGE. */
+ * content under the same CR3 value, and global user pages with CR4.PGE. User code must never
+ * reach the kernel's (supervisor) mappings. */
 #include "systest.h"
 
 #define PG_P 0x001u
@@ -255,6 +256,8 @@ static void sweep(const char *name, int round, const int *order)
         CHECK(*fw(FR_DATA0 + i, 4) == v, "space %d: %-44s = %08x", i, "kernel sees the user write",
               *fw(FR_DATA0 + i, 4));
         expect_val("user sum of the data page", urun(OP_SUM, U_DATA, 0, 0), data_sum(i));
+        uint32_t k = pa(frames[FR_DATA0 + i]) + 8;   /* the same frame, kernel's mapping */
+        expect_pf("read the kernel's mapping of it", urun(OP_READ, k, 0, 0), 0x5, k);
     }
 }
 
