@@ -28,6 +28,8 @@ static uint32_t fzpt[1024] __attribute__((aligned(4096)));   /* the fuzz region 
 static uint32_t fpd[1024] __attribute__((aligned(4096)));    /* ring-0 phase address space */
 static uint32_t fpt0[1024] __attribute__((aligned(4096)));   /* its few system pages */
 static uint8_t frames[FZ_NFRAMES][4096] __attribute__((aligned(4096)));
+static uint8_t code_pool[FZ_R0_POOL][4096] __attribute__((aligned(4096)));
+static uint32_t code_pool_next;
 
 uint32_t fz_kernel_pd(void) { return (uint32_t)kpd; }
 uint32_t fz_fuzz_pd(void) { return (uint32_t)fpd; }
@@ -45,6 +47,14 @@ void fz_fuzz_pd_map_sys(uint32_t lin, uint32_t pages, bool writable)
 void fz_fuzz_pd_user(bool user)
 {
     fpd[FZ_CODE >> 22] = (uint32_t)fzpt | PTE_P | PTE_W | (user ? PTE_U : 0);
+}
+
+void fz_code_next_frame(void)
+{
+    uint8_t *to = code_pool[code_pool_next++ % FZ_R0_POOL];
+    memcpy(to, (const void *)(fzpt[0] & ~0xFFFu), 4096);   /* identity mapped below 4 MiB */
+    fzpt[0] = (uint32_t)to | PTE_P | PTE_W | PTE_U;
+    sys_invlpg(FZ_CODE);        /* the kernel's own mapping; the fuzz task's CR3 load flushes */
 }
 
 static void paging_init(void)

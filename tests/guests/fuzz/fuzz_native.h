@@ -49,6 +49,11 @@ uint32_t fz_fuzz_pd(void);
 void fz_fuzz_pd_map_sys(uint32_t lin, uint32_t pages, bool writable);
 /* The fuzz region's U/S in the ring-0 phase's address space (its page-directory entry). */
 void fz_fuzz_pd_user(bool user);
+/* fuzz_r0paged: the code page moves to the next frame of a pool (the current contents copied
+ * along), so that each frame is rewritten rarely: raw's CSAM sends a frame rewritten 8 times
+ * while scanned to emu for good, which would end native execution of the samples early. */
+#define FZ_R0_POOL 256
+void fz_code_next_frame(void);
 
 /* PIT ticks during the current sample (IRQ 0 handlers bump it). */
 extern volatile uint32_t fz_ticks;

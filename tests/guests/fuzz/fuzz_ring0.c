@@ -68,6 +68,7 @@ static void next_sample(struct tss32 *self)
     if (fz_opts.r0paged) {
         user = (fz_rand() & 3) == 0;
         fz_fuzz_pd_user(user);
+        fz_code_next_frame();
     }
     fz_gen_sample(true);
     fz_gen_regs(&regs, true);
