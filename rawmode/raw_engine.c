@@ -81,6 +81,12 @@ static int raw_probe(struct rf_err *why)
     int rc = raw_syscall_trap_probe(why);
     if (rc < 0)
         return rc;
+    /* Paged guest user code runs in ringfold-raw-stub processes (phase 3), unless the unsafe
+     * single-process mode was asked for. */
+    const char *single = getenv("RINGFOLD_RAW_SINGLE");
+    char stub[4096];
+    if (!(single && !strcmp(single, "1")) && (rc = raw_stub_find(stub, sizeof(stub), why)) < 0)
+        return rc;
     return raw_probe_low4g(why);
 #endif
 }
