@@ -97,14 +97,27 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
     unsigned cpl = s->seg[S_CS].sel & 3;
     if (!(s->seg[S_CS].attr & SEG_ATTR_DB) || SEG_ATTR_DPL(s->seg[S_SS].attr) != cpl)
         return false;
+    bool paged = (s->cr0 & CR0_PG) != 0;
     if (raw_kernel_view(r, s)) {
         if (r->io_linger) {
             r->io_linger--;
             r->stats.io_lingers++;
             return false;       /* after kernel port I/O: more I/O is likely, emu does it cheaply */
         }
-        if (!raw_csam_native_ok(r, s))
-            return false;       /* code CSAM found unsafe runs on emu */
+        if (paged && r->kern_linger) {
+            /* Phase 2b: after a trap in native paged kernel code, or after native user code ran
+             * (a view switch), emu first (raw_kernel_trap, RAW_VIEW_SWITCH_LINGER). */
+            r->kern_linger--;
+            r->stats.kern_lingers++;
+            return false;
+        }
+        if (!raw_csam_native_ok(r, s)) {
+            /* Code CSAM found unsafe runs on emu; with paging on every question costs a page
+             * walk, so ask again only after a few blocks. */
+            if (paged)
+                r->kern_linger = 16;
+            return false;
+        }
     } else if (cpl != 3) {
         return false;
     }
@@ -119,6 +132,16 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
         return false;
     if (shadow_error(r->shadow))
         return false;
+    /* The view the native run needs (raw_view_for); a switch flushes (shadow_set_view). Native
+     * paged user code means the kernel after it waits RAW_VIEW_SWITCH_LINGER blocks on emu. */
+    enum shadow_view v = raw_view_for(r, s);
+    if (v != r->view) {
+        r->stats.view_switches++;
+        r->view = v;
+        shadow_set_view(r->shadow, v);
+    }
+    if (paged && v == SHADOW_VIEW_USER && r->csam && r->kern_linger < RAW_VIEW_SWITCH_LINGER)
+        r->kern_linger = RAW_VIEW_SWITCH_LINGER;
     return true;
 }
 
@@ -139,8 +162,8 @@ static void raw_paging_sync(struct raw *r)
     r->pg_cr3 = s->cr3;
     r->pg_cr4 = s->cr4;
     r->pg_efer = s->msr.efer;
-    /* Phase 2a: unpaged, guest kernel code runs natively and every frame may be mapped (view
-     * ALL); paged, only guest-user pages (view USER). Each switch flushes (shadow_set_view). */
+    /* Turning paging on forgets CSAM's unpaged work once (raw_csam_paging); the view is chosen
+     * per native entry (raw_can_native, raw_view_for). */
     raw_csam_paging(r, (s->cr0 & CR0_PG) != 0);
     /* A paging-mode change flushes everything. A CR3 switch or a full TLB flush (same-value CR3
      * load, CR4.PGE toggle) only revalidates: every host mapping still equal to what the guest's
@@ -360,8 +383,9 @@ static void raw_native_once(struct raw *r)
     }
     if (!r->stats.entries && raw_first_entry(r) < 0)
         return;
-    bool cpl0 = (st->seg[S_CS].sel & 3) != 3;
+    bool cpl0 = (st->seg[S_CS].sel & 3) != 3, paged = cpl0 && (st->cr0 & CR0_PG);
     r->stats.entries_kernel += cpl0;
+    r->stats.entries_kernel_paged += paged;
     int reason;
     do {
         r->stats.entries++;
@@ -373,6 +397,8 @@ static void raw_native_once(struct raw *r)
         r->stats.native_ns += dt;
         if (cpl0)
             r->stats.native_ns_kernel += dt;
+        if (paged)
+            r->stats.native_ns_kernel_paged += dt;
         if (vm->clock.deterministic)
             vm->clock.icount += dt / VCLOCK_DET_NS_PER_INSN;    /* guest time moves while native */
     } while (raw_fast_resume(r, f, sel, reason));
