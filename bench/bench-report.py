@@ -21,9 +21,10 @@ import statistics
 import subprocess
 import sys
 
-BENCHES = ["compute", "kcompute", "syscall", "sysenter", "in", "out", "clisti", "pushfpopf", "callret",
-           "pgfault", "divzero", "ptemod", "cr3", "int"]
+BENCHES = ["compute", "kcompute", "kcompute0", "syscall", "sysenter", "in", "out", "clisti",
+           "pushfpopf", "callret", "pgfault", "divzero", "ptemod", "cr3", "int"]
 USER_LEVEL = ["compute", "pushfpopf", "callret"]      # the ones nano-native runs too
+KERNEL_TWINS = ["kcompute", "kcompute0"]            # ring 0 compute loops, native twin: compute
 RING3 = {"compute", "syscall", "sysenter", "pushfpopf", "callret", "pgfault"}   # timed in ring 3
 LINUX = ["boot-wall", "boot-uptime", "forkwait", "ddsys", "pagefault", "checksum"]
 LINUX_USER = ["forkwait", "ddsys", "pagefault", "checksum"]
@@ -55,10 +56,12 @@ def parse(path):
                 d["utsc"].setdefault(sys_, {})[rnd] = int(kv["user_tsc_hz"])
             elif words and words[0] in BENCHES and "cycles" in kv and "iters" in kv:
                 d["nano"].setdefault((words[0], sys_), {})[rnd] = (int(kv["iters"]), int(kv["cycles"]))
-                # kcompute is the compute loop run at ring 0 (paging off); ring 0 has no native
-                # twin, so its native figure is the same loop run natively in user mode.
+                # kcompute (paging on) and kcompute0 (paging off) are the compute loop run at
+                # ring 0; ring 0 has no native twin, so their native figure is the same loop run
+                # natively in user mode.
                 if sys_ == "native" and words[0] == "compute":
-                    d["nano"].setdefault(("kcompute", sys_), {})[rnd] = (int(kv["iters"]), int(kv["cycles"]))
+                    for k in KERNEL_TWINS:
+                        d["nano"].setdefault((k, sys_), {})[rnd] = (int(kv["iters"]), int(kv["cycles"]))
         elif kind == "lsys":
             d["lsystems"][f[1]] = {"name": f[1], "status": f[2], "reason": f[3] or None}
         elif kind == "lwhy":
@@ -208,7 +211,8 @@ def report(a, d):
         " resolved by the guest kernel per op",
         "native: the user-level loops (%s) as a 32-bit Linux process (bench/nano/nano-native, TSC"
         " rate against CLOCK_MONOTONIC); '-' for the privileged ones; kcompute (the compute loop at"
-        " ring 0, paging off) is compared with that same native user-mode compute loop" % ", ".join(USER_LEVEL)]
+        " ring 0, paging on) and kcompute0 (the same, paging off) are compared with that same"
+        " native user-mode compute loop" % ", ".join(USER_LEVEL)]
     for n in notes:
         out.append("note: " + n)
     lnotes = []

@@ -7,7 +7,8 @@
  * then writes 0x10 to isa-debug-exit (exit status 33). Any failure prints "nano: FAIL ..." and
  * writes 0x11. Command line (Multiboot): "iters=N" (default 100000), "only=NAME" runs one,
  * "budget_ms=M" (default 2000, 0 = none): fewer than N iterations where N would take longer.
- * Each benchmark first runs a discarded warm-up pass of min(N, 1000) iterations. */
+ * Each benchmark first runs a discarded warm-up pass of min(N, 1000) iterations, the CPU-bound
+ * compute loops one of min(N, 200000) (COMPUTE_WARMUP says why). */
 #include <stdint.h>
 
 #define COM1            0x3F8
@@ -16,6 +17,11 @@
 #define EXIT_FAIL       0x11
 #define DEFAULT_ITERS   100000u
 #define WARMUP_ITERS    1000u
+/* The compute loops measure steady-state CPU-bound speed (issue 6: >= 0.9x native). An engine
+ * may keep code on its interpreter for a while after the events before the loop (raw: up to
+ * 65536 blocks of kernel code after a trap or a switch from user code, each loop iteration is
+ * one block): a warm-up well past that, so the timed pass sees the loop as it runs for long. */
+#define COMPUTE_WARMUP  200000u
 #define DEFAULT_BUDGET_MS 2000u
 
 #define KCODE 0x08
@@ -377,10 +383,20 @@ static uint64_t u_callret(uint32_t n) { (void)n; return run_user(user_callret); 
 
 void kernel_compute(void);
 
-/* kcompute: the compute loop at ring 0 with paging off (CR0.PG cleared around it; the 8 MiB
- * identity map makes that transparent to this code). The raw engine runs unpaged ring 0 code
- * natively (phase 2a), so this is its kernel-mode CPU-bound figure against native `compute`. */
+/* kcompute: the compute loop at ring 0 in the kernel's normal state, paging on (issue 6: "a
+ * CPU-bound loop in guest kernel mode (CPL 0, paging on)" at >= 0.9x native; the raw engine's
+ * phase 2b runs paged kernel code natively under CSAM). Its native twin is nano-native's
+ * `compute`. */
 static uint64_t k_kcompute(uint32_t n)
+{
+    (void)n;
+    kernel_compute();
+    return user_t1 - user_t0;
+}
+
+/* kcompute0: the same loop with paging off (CR0.PG cleared around it; the 8 MiB identity map
+ * makes that transparent to this code): raw's phase 2a figure, unpaged kernel code native. */
+static uint64_t k_kcompute0(uint32_t n)
 {
     (void)n;
     uint32_t cr0;
@@ -407,11 +423,14 @@ static uint64_t u_pgfault(uint32_t n)
 static const struct bench {
     const char *name;
     uint64_t (*run)(uint32_t n);
+    uint32_t warmup;                    /* warm-up iterations at most; 0: WARMUP_ITERS */
 } benches[] = {
-    { "compute", u_compute }, { "syscall", u_syscall }, { "sysenter", u_sysenter },
-    { "in", k_in }, { "out", k_out }, { "clisti", k_clisti }, { "pushfpopf", u_pushfpopf },
-    { "callret", u_callret }, { "pgfault", u_pgfault }, { "divzero", k_divzero },
-    { "ptemod", k_ptemod }, { "cr3", k_cr3 }, { "int", k_int }, { "kcompute", k_kcompute },
+    { "compute", u_compute, COMPUTE_WARMUP }, { "syscall", u_syscall, 0 },
+    { "sysenter", u_sysenter, 0 }, { "in", k_in, 0 }, { "out", k_out, 0 },
+    { "clisti", k_clisti, 0 }, { "pushfpopf", u_pushfpopf, 0 }, { "callret", u_callret, 0 },
+    { "pgfault", u_pgfault, 0 }, { "divzero", k_divzero, 0 }, { "ptemod", k_ptemod, 0 },
+    { "cr3", k_cr3, 0 }, { "int", k_int, 0 }, { "kcompute", k_kcompute, COMPUTE_WARMUP },
+    { "kcompute0", k_kcompute0, COMPUTE_WARMUP },
 };
 
 /* TSC rate against PIT channel 2 (8254 datasheet): mode 0 from 0xFFFF, gate on through port 0x61
@@ -527,7 +546,8 @@ void nano_main(uint32_t magic, const uint32_t *mbi)
             continue;
         /* A discarded warm-up pass first, so translation caches (QEMU TCG's, later raw mode's
          * patches and kvm's shadow state) are filled before the timed pass. */
-        uint32_t warm = run_iters < WARMUP_ITERS ? run_iters : WARMUP_ITERS;
+        uint32_t wmax = benches[i].warmup ? benches[i].warmup : WARMUP_ITERS;
+        uint32_t warm = run_iters < wmax ? run_iters : wmax;
         nano_iters = warm;
         uint64_t wc = benches[i].run(warm);
         /* The time budget: a system on which one operation costs tens of microseconds would

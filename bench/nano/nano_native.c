@@ -52,8 +52,10 @@ static uint64_t tsc_calibrate(void)
     return w[2];
 }
 
-static const struct { const char *name; void (*fn)(void); } benches[] = {
-    { "compute", user_compute }, { "pushfpopf", user_pushfpopf }, { "callret", user_callret },
+/* Warm-up iterations at most, as in the guest (nano.c: WARMUP_ITERS, COMPUTE_WARMUP). */
+static const struct { const char *name; void (*fn)(void); uint32_t warmup; } benches[] = {
+    { "compute", user_compute, 200000 }, { "pushfpopf", user_pushfpopf, 1000 },
+    { "callret", user_callret, 1000 },
 };
 
 int main(int argc, char **argv)
@@ -69,7 +71,7 @@ int main(int argc, char **argv)
     }
     printf("nano: tsc_hz=%llu\n", (unsigned long long)tsc_calibrate());
     for (unsigned i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
-        nano_iters = iters < 1000 ? iters : 1000;      /* warm-up, as in the guest */
+        nano_iters = iters < benches[i].warmup ? iters : benches[i].warmup;
         benches[i].fn();
         nano_iters = iters;
         benches[i].fn();

@@ -42,7 +42,8 @@ user_\name:
         .code32
 
 /* Pure integer work: an xorshift32 step and a multiply-accumulate per iteration (%ebp of them;
- * the result lands in user_sink). Shared by the ring 3 `compute` and the ring 0 `kcompute`. */
+ * the result lands in user_sink). Shared by the ring 3 `compute` and the ring 0 `kcompute` and
+ * `kcompute0`. */
 .macro COMPUTE_LOOP
         mov     $0x12345678, %ebx
         xor     %esi, %esi
@@ -68,9 +69,9 @@ user_\name:
         USER_END
 
 #ifndef NANO_NATIVE
-/* kcompute: the same loop at ring 0, a cdecl function nano.c calls with paging off (the raw
- * engine's phase 2a runs unpaged guest kernel code natively under CSAM; its native twin is the
- * user-level `compute` of nano-native). RDTSC spans in user_t0/user_t1 as for the ring 3 loops. */
+/* kcompute / kcompute0: the same loop at ring 0, a cdecl function nano.c calls with paging on
+ * (kcompute) and off (kcompute0); their native twin is the user-level `compute` of nano-native.
+ * RDTSC spans in user_t0/user_t1 as for the ring 3 loops. */
         .globl  kernel_compute
 kernel_compute:
         push    %ebp

@@ -9,7 +9,7 @@ set -u
 harness=${1:?usage: smoke-nano.sh HARNESS BUILD_DIR WORK_DIR}
 build=${2:?missing build directory}
 work=${3:?missing work directory}
-benches="compute syscall sysenter in out clisti pushfpopf callret pgfault divzero ptemod cr3 int"
+benches="compute kcompute kcompute0 syscall sysenter in out clisti pushfpopf callret pgfault divzero ptemod cr3 int"
 mkdir -p "$work" || exit 1
 rm -f "$work/nano.json" "$work/nano.csv" "$work/nano.svg"
 # --chart when gnuplot is there (the harness skips it with a reason otherwise); under --quick,

@@ -459,10 +459,12 @@ void fz_gen_sample(bool ring0)
     }
     /* The first 96 bytes: random runs and templates, starting with a template half the time. */
     uint32_t pos = 0;
+    if (ring0 && fz_opts.r0paged)
+        pos = (uint32_t)put16(code, 0, 0x060F);   /* clts: native under raw needs CR0.TS clear */
     if (ring0 && (fz_rand() & 3) == 0)
-        pos = (uint32_t)emit_ring0_head(code);
+        pos += (uint32_t)emit_ring0_head(code + pos);
     else if (fz_opts.escape && (fz_rand() & 7) == 0)
-        pos = (uint32_t)emit_escape_head(code);
+        pos += (uint32_t)emit_escape_head(code + pos);
     bool tmpl = fz_rand() & 1;
     while (pos < 96) {
         if (tmpl)

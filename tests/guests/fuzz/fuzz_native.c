@@ -1,7 +1,8 @@
 /* Fuzz kernel for native execution (issue 6): random instruction bytes run at CPL 3 and then at
  * CPL 0 under paging, every exception recovered, the PIT bounding runaway samples; the outcome
  * histogram is printed and the kernel passes when every sample ended in a recovered event.
- * Command line: fuzz_seed=N fuzz_iters=N (ring 3) fuzz_iters0=N (ring 0) fuzz_escape fuzz_verbose. */
+ * Command line: fuzz_seed=N fuzz_iters=N (ring 3) fuzz_iters0=N (ring 0) fuzz_escape fuzz_verbose
+ * fuzz_avoid=ac,hostcs fuzz_r0paged (fuzz_native.h). */
 #include "fuzz_native.h"
 #include "desc.h"
 #include "guest.h"
@@ -27,6 +28,8 @@ static uint32_t fzpt[1024] __attribute__((aligned(4096)));   /* the fuzz region 
 static uint32_t fpd[1024] __attribute__((aligned(4096)));    /* ring-0 phase address space */
 static uint32_t fpt0[1024] __attribute__((aligned(4096)));   /* its few system pages */
 static uint8_t frames[FZ_NFRAMES][4096] __attribute__((aligned(4096)));
+static uint8_t code_pool[FZ_R0_POOL][4096] __attribute__((aligned(4096)));
+static uint32_t code_pool_next;
 
 uint32_t fz_kernel_pd(void) { return (uint32_t)kpd; }
 uint32_t fz_fuzz_pd(void) { return (uint32_t)fpd; }
@@ -37,6 +40,21 @@ void fz_fuzz_pd_map_sys(uint32_t lin, uint32_t pages, bool writable)
         uint32_t a = (lin & ~0xFFFu) + i * 4096;
         fpt0[a >> 12] = a | PTE_P | (writable ? PTE_W : 0);
     }
+}
+
+/* The ring-0 phase's task switches load CR3, which flushes (SDM Vol. 3A 7.3 step 8, 4.10.4.1):
+ * no INVLPG needed when the recovery task changes this between samples. */
+void fz_fuzz_pd_user(bool user)
+{
+    fpd[FZ_CODE >> 22] = (uint32_t)fzpt | PTE_P | PTE_W | (user ? PTE_U : 0);
+}
+
+void fz_code_next_frame(void)
+{
+    uint8_t *to = code_pool[code_pool_next++ % FZ_R0_POOL];
+    memcpy(to, (const void *)(fzpt[0] & ~0xFFFu), 4096);   /* identity mapped below 4 MiB */
+    fzpt[0] = (uint32_t)to | PTE_P | PTE_W | PTE_U;
+    sys_invlpg(FZ_CODE);        /* the kernel's own mapping; the fuzz task's CR3 load flushes */
 }
 
 static void paging_init(void)
@@ -105,6 +123,7 @@ static void parse_opts(void)
         fz_opts.iters0 = parse_u32(buf);
     fz_opts.escape = guest_cmdline_get("fuzz_escape", buf, sizeof(buf));
     fz_opts.verbose = guest_cmdline_get("fuzz_verbose", buf, sizeof(buf));
+    fz_opts.r0paged = guest_cmdline_get("fuzz_r0paged", buf, sizeof(buf));
     if (guest_cmdline_get("fuzz_avoid", buf, sizeof(buf))) {
         for (char *w = buf; *w;) {
             char *e = w;
@@ -186,8 +205,9 @@ void guest_main(void)
 {
     parse_opts();
     fz_seed(fz_opts.seed);
-    guest_printf("fuzz_native: seed %u, %u ring-3 samples, %u ring-0 samples%s%s%s\n",
+    guest_printf("fuzz_native: seed %u, %u ring-3 samples, %u ring-0 samples%s%s%s%s\n",
                  fz_opts.seed, fz_opts.iters3, fz_opts.iters0,
+                 fz_opts.r0paged ? " (paged kernel code: clts first, mostly supervisor pages)" : "",
                  fz_opts.escape ? ", escapes allowed" : "", fz_opts.avoid_ac ? ", no AC" : "",
                  fz_opts.avoid_hostcs ? ", no far transfers to 0x20-0x23" : "");
     desc_init();

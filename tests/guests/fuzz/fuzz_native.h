@@ -25,6 +25,10 @@ struct fz_opts {
     uint32_t iters0;    /* ring-0 samples */
     bool escape;        /* allow far transfers to 0x30-0x33 and SYSCALL/SYSENTER bytes */
     bool verbose;       /* print every sample's outcome */
+    /* fuzz_r0paged: the ring-0 samples as paged kernel code that can run natively (raw phase
+     * 2b): each starts with CLTS (the task switch's CR0.TS would keep raw on emu) and three in
+     * four see the fuzz pages as supervisor-only, as a kernel's own pages. */
+    bool r0paged;
     /* fuzz_avoid=ac,hostcs: leave out what triggers known raw-mode bugs, so that a campaign
      * finds others: EFLAGS.AC set natively (popf/iret), far transfers to 0x20-0x23. */
     bool avoid_ac, avoid_hostcs;
@@ -43,6 +47,13 @@ void fz_gen_regs(struct fz_regs *r, bool ring0);
 uint32_t fz_kernel_pd(void);
 uint32_t fz_fuzz_pd(void);
 void fz_fuzz_pd_map_sys(uint32_t lin, uint32_t pages, bool writable);
+/* The fuzz region's U/S in the ring-0 phase's address space (its page-directory entry). */
+void fz_fuzz_pd_user(bool user);
+/* fuzz_r0paged: the code page moves to the next frame of a pool (the current contents copied
+ * along), so that each frame is rewritten rarely: raw's CSAM sends a frame rewritten 8 times
+ * while scanned to emu for good, which would end native execution of the samples early. */
+#define FZ_R0_POOL 256
+void fz_code_next_frame(void);
 
 /* PIT ticks during the current sample (IRQ 0 handlers bump it). */
 extern volatile uint32_t fz_ticks;

@@ -64,10 +64,18 @@ static void seg_copy(struct seg_desc *d, const struct seg_desc *s)
 
 static void next_sample(struct tss32 *self)
 {
+    bool user = true;
+    if (fz_opts.r0paged) {
+        user = (fz_rand() & 3) == 0;
+        fz_fuzz_pd_user(user);
+        fz_code_next_frame();
+    }
     fz_gen_sample(true);
     fz_gen_regs(&regs, true);
-    if (fz_opts.verbose)
+    if (fz_opts.verbose) {
         fz_dump_sample(sample, &regs);
+        guest_printf("sample %u: fuzz pages %s\n", sample, user ? "user" : "supervisor");
+    }
     struct tss32 *t = &sys.fuzz;
     t->eip = regs.eip;
     t->eflags = regs.eflags;
@@ -118,9 +126,22 @@ uint32_t fz0_recover(uint32_t tr, uint32_t esp)
             out = FZ_OUT_TIMEOUT;
         }
         hist[out]++;
-        if (fz_opts.verbose)
+        if (fz_opts.verbose) {
             guest_printf("sample %u: outcome %u at %x:%08x\n", sample, out, sys.fuzz.cs,
                          sys.fuzz.eip);
+            /* The bytes there (the kernel's CR3 maps the code page too), for campaign.sh
+             * --compare: an outcome that differs between engines names its instruction. */
+            if (sys.fuzz.eip - FZ_CODE <= 4096 - 16) {
+                const uint8_t *c = (const uint8_t *)sys.fuzz.eip;
+                guest_printf("sample %u: bytes at eip", sample);
+                for (int k = 0; k < 16; k++)
+                    guest_printf(" %02x", c[k]);
+                guest_printf("\n");
+            }
+            if (out == 14 && errc)
+                guest_printf("sample %u: #PF err %x cr2 %08x\n", sample, *(uint32_t *)esp,
+                             sys_read_cr2());
+        }
         sample++;
         remaining--;
     }
