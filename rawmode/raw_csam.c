@@ -34,10 +34,16 @@
 _Static_assert(CSAM_KIND_COUNT <= sizeof(((struct raw *)0)->stats.patch_traps) / sizeof(uint64_t),
                "raw stats: one patch-trap counter per CSAM kind");
 
+static bool raw_emu_code_frame(const struct raw *r, uint64_t fn)
+{
+    return fn < r->csam_nframes && (r->emu_code_bm[fn / 64] >> (fn % 64) & 1);
+}
+
 static void raw_csam_monitor(void *opaque, uint64_t pa_frame, bool on)
 {
     struct raw *r = opaque;
-    shadow_monitor_frame(r->shadow, pa_frame, on);
+    /* The shadow's one monitor bit per frame serves CSAM and emu's decoded code alike. */
+    shadow_monitor_frame(r->shadow, pa_frame, on || raw_emu_code_frame(r, pa_frame >> 12));
     if (x86_emu_watch_frame(r->emu, pa_frame, on) < 0) {
         r->native_broken = true;    /* cannot watch emu's writes: never run kernel code natively */
         vm_request_stop(r->vm, VM_STOP_ERROR, 0, "raw: out of memory for emu's write watch");
@@ -71,6 +77,18 @@ static void raw_csam_written(void *opaque, uint64_t pa_frame)
 {
     struct raw *r = opaque;
     pa_frame &= ~0xfffull;
+    uint64_t efn = pa_frame >> 12;
+    if (raw_emu_code_frame(r, efn)) {
+        /* Emu decoded code here and a write is coming (native; emu's own writes it sees
+         * itself): its blocks go, and the frame is no longer monitored for emu's sake until it
+         * decodes from it again (a freed code frame reused as data costs one exit, not one per
+         * write). */
+        r->emu_code_bm[efn / 64] &= ~(1ull << (efn % 64));
+        r->stats.emu_code_written++;
+        x86_emu_code_written(r->emu, pa_frame, 4096);
+        if (!csam_frame_monitored(r->csam, pa_frame))
+            shadow_monitor_frame(r->shadow, pa_frame, false);
+    }
     if (csam_frame_monitored(r->csam, pa_frame)) {
         r->stats.csam_writes++;
         uint64_t fn = pa_frame >> 12;
@@ -81,9 +99,20 @@ static void raw_csam_written(void *opaque, uint64_t pa_frame)
     }
 }
 
+/* Emu decodes an instruction from guest-physical pa (decode_block.c, once per cached block's
+ * instruction): hide CSAM's patches, and make sure a native write to the frame reaches emu.
+ * Emu's blocks are keyed by physical frame and only emu's own writes invalidate them; with
+ * kernel code native (phase 2b) the kernel copies, clears and patches pages natively, so every
+ * frame emu holds decoded code of is write-monitored (raw_csam_written drops the blocks). */
 static void raw_csam_overlay(void *opaque, uint64_t pa, uint8_t *buf, unsigned len)
 {
     struct raw *r = opaque;
+    uint64_t fn = pa >> 12;
+    if (fn < r->csam_nframes && !(r->emu_code_bm[fn / 64] >> (fn % 64) & 1)) {
+        r->emu_code_bm[fn / 64] |= 1ull << (fn % 64);
+        r->stats.emu_code_frames++;
+        shadow_monitor_frame(r->shadow, fn << 12, true);
+    }
     csam_hide_patches(r->csam, pa, buf, len);
 }
 
@@ -116,10 +145,13 @@ int raw_csam_create(struct raw *r, struct rf_err *err)
     };
     r->csam_nframes = r->vm->mem.size >> 12;
     r->csam_writes_per_frame = calloc(r->csam_nframes + 1, 1);
-    r->csam = r->csam_writes_per_frame ? csam_create(&r->vm->mem, &cfg) : NULL;
+    r->emu_code_bm = calloc(r->csam_nframes / 64 + 1, sizeof(uint64_t));
+    r->csam = r->csam_writes_per_frame && r->emu_code_bm ? csam_create(&r->vm->mem, &cfg) : NULL;
     if (!r->csam) {
         free(r->csam_writes_per_frame);
         r->csam_writes_per_frame = NULL;
+        free(r->emu_code_bm);
+        r->emu_code_bm = NULL;
         return rf_errf(err, -ENOMEM, "engine raw: out of memory for CSAM");
     }
     shadow_set_write_hook(r->shadow, raw_csam_written, r);
@@ -138,6 +170,8 @@ void raw_csam_destroy(struct raw *r)
     r->csam = NULL;
     free(r->csam_writes_per_frame);
     r->csam_writes_per_frame = NULL;
+    free(r->emu_code_bm);
+    r->emu_code_bm = NULL;
 }
 
 /* Guest-physical address of linear code address lin, or -1 (CSAM's own walker). */
@@ -268,6 +302,9 @@ void raw_csam_print_stats(struct raw *r, FILE *out)
             r->stats.csam_forget_all, r->stats.csam_hot_frames, RAW_CSAM_HOT_WRITES);
     fprintf(out, "raw: emu blocks run instead of native after kernel port I/O traps (%u each): %" PRIu64 "\n",
             RAW_IO_LINGER_BLOCKS, r->stats.io_lingers);
+    fprintf(out, "raw: frames emu decoded code from, write-monitored for native writes: %" PRIu64
+            " (%" PRIu64 " of them written, emu's blocks dropped)\n", r->stats.emu_code_frames,
+            r->stats.emu_code_written);
     fprintf(out, "raw: phase 2b linger: %" PRIu64 " emu blocks of paged kernel code instead of native, after %"
             PRIu64 " traps in native paged kernel code (linger now %u blocks, doubled %" PRIu64 "x, halved %"
             PRIu64 "x) and after native user code (%u each); %" PRIu64 " shadow view switches\n",

@@ -76,6 +76,9 @@ struct raw {
     enum shadow_view view;      /* the view raw_can_native last set for a native entry */
     uint8_t *csam_writes_per_frame; /* [csam_nframes]: writes that made CSAM forget the frame */
     uint64_t csam_nframes;
+    /* Frames emu decoded code from, write-monitored in the shadow so that a NATIVE write to one
+     * (paged kernel code copying, clearing, patching pages) drops emu's stale blocks. */
+    uint64_t *emu_code_bm;
 
     /* Paging control the shadow was last told about. */
     uint32_t pg_cr0, pg_cr3, pg_cr4;
@@ -103,6 +106,7 @@ struct raw {
         uint64_t native_ns_kernel;      /* part of native_ns at guest CPL 0-2 (paging off or on) */
         uint64_t entries_kernel;
         uint64_t native_ns_kernel_paged, entries_kernel_paged;  /* ... of which with paging on (2b) */
+        uint64_t emu_code_frames, emu_code_written;
         uint64_t kern_lingers, kern_linger_traps, view_switches, kern_linger_up, kern_linger_down;
         uint64_t csam_scans, csam_writes, csam_unsafe_flushes, csam_entry_refused, csam_forget_all, csam_hot_frames, io_lingers;
         uint64_t patch_traps[16];       /* by enum csam_kind */
