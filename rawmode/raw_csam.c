@@ -77,18 +77,6 @@ static void raw_csam_written(void *opaque, uint64_t pa_frame)
 {
     struct raw *r = opaque;
     pa_frame &= ~0xfffull;
-    uint64_t efn = pa_frame >> 12;
-    if (raw_emu_code_frame(r, efn)) {
-        /* Emu decoded code here and a write is coming (native; emu's own writes it sees
-         * itself): its blocks go, and the frame is no longer monitored for emu's sake until it
-         * decodes from it again (a freed code frame reused as data costs one exit, not one per
-         * write). */
-        r->emu_code_bm[efn / 64] &= ~(1ull << (efn % 64));
-        r->stats.emu_code_written++;
-        x86_emu_code_written(r->emu, pa_frame, 4096);
-        if (!csam_frame_monitored(r->csam, pa_frame))
-            shadow_monitor_frame(r->shadow, pa_frame, false);
-    }
     if (csam_frame_monitored(r->csam, pa_frame)) {
         r->stats.csam_writes++;
         uint64_t fn = pa_frame >> 12;
@@ -99,16 +87,38 @@ static void raw_csam_written(void *opaque, uint64_t pa_frame)
     }
 }
 
+/* The shadow's write hook: a NATIVE write is about to land in a monitored frame. Besides CSAM's
+ * frames these are the frames emu decoded kernel code from (raw_csam_overlay): emu's blocks there
+ * go, and the frame is no longer monitored for emu's sake until emu decodes from it again (a
+ * freed code frame reused as data costs one exit, not one per write). Emu's own writes it sees
+ * itself (its self-modifying-code path), so its watch hook is raw_csam_written alone. */
+static void raw_csam_native_written(void *opaque, uint64_t pa_frame)
+{
+    struct raw *r = opaque;
+    pa_frame &= ~0xfffull;
+    uint64_t efn = pa_frame >> 12;
+    if (raw_emu_code_frame(r, efn)) {
+        r->emu_code_bm[efn / 64] &= ~(1ull << (efn % 64));
+        r->stats.emu_code_written++;
+        x86_emu_code_written(r->emu, pa_frame, 4096);
+        if (!csam_frame_monitored(r->csam, pa_frame))
+            shadow_monitor_frame(r->shadow, pa_frame, false);
+    }
+    raw_csam_written(opaque, pa_frame);
+}
+
 /* Emu decodes an instruction from guest-physical pa (decode_block.c, once per cached block's
  * instruction): hide CSAM's patches, and make sure a native write to the frame reaches emu.
  * Emu's blocks are keyed by physical frame and only emu's own writes invalidate them; with
  * kernel code native (phase 2b) the kernel copies, clears and patches pages natively, so every
- * frame emu holds decoded code of is write-monitored (raw_csam_written drops the blocks). */
+ * frame emu holds decoded KERNEL code of is write-monitored (raw_csam_native_written drops the
+ * blocks). Guest user code on emu is rare and written natively only by itself (as in phase 1). */
 static void raw_csam_overlay(void *opaque, uint64_t pa, uint8_t *buf, unsigned len)
 {
     struct raw *r = opaque;
     uint64_t fn = pa >> 12;
-    if (fn < r->csam_nframes && !(r->emu_code_bm[fn / 64] >> (fn % 64) & 1)) {
+    if (fn < r->csam_nframes && !(r->emu_code_bm[fn / 64] >> (fn % 64) & 1) &&
+        (x86_emu_peek(r->emu)->seg[S_CS].sel & 3) != 3) {
         r->emu_code_bm[fn / 64] |= 1ull << (fn % 64);
         r->stats.emu_code_frames++;
         shadow_monitor_frame(r->shadow, fn << 12, true);
@@ -154,7 +164,7 @@ int raw_csam_create(struct raw *r, struct rf_err *err)
         r->emu_code_bm = NULL;
         return rf_errf(err, -ENOMEM, "engine raw: out of memory for CSAM");
     }
-    shadow_set_write_hook(r->shadow, raw_csam_written, r);
+    shadow_set_write_hook(r->shadow, raw_csam_native_written, r);
     shadow_set_exec_filter(r->shadow, raw_csam_exec_ok, r);
     x86_emu_set_code_hooks(r->emu, raw_csam_written, raw_csam_overlay, r);
     x86_emu_set_native_unpaged(r->emu, true);

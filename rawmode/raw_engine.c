@@ -99,23 +99,29 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
         return false;
     bool paged = (s->cr0 & CR0_PG) != 0;
     if (raw_kernel_view(r, s)) {
-        if (r->io_linger) {
-            r->io_linger--;
-            r->stats.io_lingers++;
-            return false;       /* after kernel port I/O: more I/O is likely, emu does it cheaply */
-        }
-        if (paged && r->kern_linger) {
-            /* Phase 2b: after a trap in native paged kernel code, or after native user code ran
-             * (a view switch), emu first (raw_kernel_trap, RAW_VIEW_SWITCH_LINGER). */
-            r->kern_linger--;
-            r->stats.kern_lingers++;
+        /* After kernel port I/O (more is likely, emu does it cheaply) and, paged, after a trap
+         * in native kernel code or native user code (a view switch: raw_kernel_trap,
+         * RAW_VIEW_SWITCH_LINGER): emu first. Emu counts the blocks down itself, so the
+         * lingering blocks cost no call each. */
+        unsigned linger = r->io_linger > (paged ? r->kern_linger : 0) ? r->io_linger : paged ? r->kern_linger : 0;
+        if (linger) {
+            if (r->io_linger) {
+                r->stats.io_lingers += linger;
+                r->io_linger = 0;
+            } else {
+                r->stats.kern_lingers += linger;
+            }
+            r->kern_linger = 0;
+            x86_emu_skip_native_asks(r->emu, linger);
             return false;
         }
+        if (x86_emu_native_asks_skipped(r->emu))
+            return false;       /* emu stopped (deadline, HLT) before the linger ran out */
         if (!raw_csam_native_ok(r, s)) {
             /* Code CSAM found unsafe runs on emu; with paging on every question costs a page
              * walk, so ask again only after a few blocks. */
             if (paged)
-                r->kern_linger = 16;
+                x86_emu_skip_native_asks(r->emu, 16);
             return false;
         }
     } else if (cpl != 3) {
@@ -140,8 +146,10 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
         r->view = v;
         shadow_set_view(r->shadow, v);
     }
-    if (paged && v == SHADOW_VIEW_USER && r->csam && r->kern_linger < RAW_VIEW_SWITCH_LINGER)
+    if (paged && v == SHADOW_VIEW_USER && r->csam) {
         r->kern_linger = RAW_VIEW_SWITCH_LINGER;
+        x86_emu_skip_native_asks(r->emu, 0);    /* counted afresh from the next kernel block */
+    }
     return true;
 }
 

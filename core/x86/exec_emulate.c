@@ -29,6 +29,7 @@ struct x86_emu {
     void *invlpg_opaque;
     bool native_unpaged;    /* ask `native` at every block boundary while paging is off */
     bool native_paged;      /* ... and at CPL 0-2 while paging is on (raw phase 2b) */
+    uint64_t ask_skip;      /* block boundaries left where that question is not asked */
     uint64_t cgen;          /* run_until's chain generation (EMU_CGEN_BASE and up) */
     uint64_t seen_gen;      /* exec->gen when cgen was last brought up to date */
     struct emu_chain_key key;
@@ -328,6 +329,8 @@ uint64_t x86_emu_watch_hits(const struct x86_emu *e) { return e->cpu->exec->watc
 
 void x86_emu_set_native_unpaged(struct x86_emu *e, bool on) { e->native_unpaged = on; }
 void x86_emu_set_native_paged(struct x86_emu *e, bool on) { e->native_paged = on; }
+void x86_emu_skip_native_asks(struct x86_emu *e, uint64_t blocks) { e->ask_skip = blocks; }
+uint64_t x86_emu_native_asks_skipped(const struct x86_emu *e) { return e->ask_skip; }
 
 static enum x86_emu_mode until_mode(const struct x86_cpu *cpu)
 {
@@ -503,7 +506,7 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
         /* Raw phases 2a/2b: guest kernel code may run natively once it leaves a frame CSAM
          * found unsafe, or once the engine's linger count ran out, which no attention event
          * marks: ask at every block boundary. */
-        if (e->ask_unpaged && native(opaque, &cpu->s)) {
+        if (e->ask_unpaged && (e->ask_skip ? (e->ask_skip--, false) : native(opaque, &cpu->s))) {
             ex->attention = 1;
             return X86_EMU_NATIVE;
         }

@@ -159,6 +159,12 @@ void x86_emu_set_native_unpaged(struct x86_emu *e, bool on);
 /* With native_unpaged on: ask at every block boundary at CPL 0-2 while paging is on too (raw phase
  * 2b runs paged kernel code natively). */
 void x86_emu_set_native_paged(struct x86_emu *e, bool on);
+/* The next `blocks` block boundaries where run_until would ask `native` because of
+ * native_unpaged/native_paged do not ask (the caller's "stay on emu a while", without a call
+ * per block). Attention-time questions (CPL 3) are unaffected. */
+void x86_emu_skip_native_asks(struct x86_emu *e, uint64_t blocks);
+/* How many of those skipped questions are still to come. */
+uint64_t x86_emu_native_asks_skipped(const struct x86_emu *e);
 
 /* Full TLB flushes the context has done (CR3 writes, paging-control changes, task switches):
  * a change since the last look means every cached translation must go, even when CR3 was
