@@ -315,9 +315,9 @@ void raw_csam_print_stats(struct raw *r, FILE *out)
     fprintf(out, "raw: frames emu decoded code from, write-monitored for native writes: %" PRIu64
             " (%" PRIu64 " of them written, emu's blocks dropped)\n", r->stats.emu_code_frames,
             r->stats.emu_code_written);
-    fprintf(out, "raw: phase 2b linger: %" PRIu64 " emu blocks of paged kernel code instead of native, after %"
+    fprintf(out, "raw: phase 2b linger: paged kernel code kept on emu %" PRIu64 " times: after %"
             PRIu64 " traps in native paged kernel code (linger now %u blocks, doubled %" PRIu64 "x, halved %"
-            PRIu64 "x) and after native user code (%u each); %" PRIu64 " shadow view switches\n",
+            PRIu64 "x) or after native user code (%u blocks); %" PRIu64 " shadow view switches\n",
             r->stats.kern_lingers, r->stats.kern_linger_traps, r->kern_linger_cur, r->stats.kern_linger_up,
             r->stats.kern_linger_down, RAW_VIEW_SWITCH_LINGER, r->stats.view_switches);
     fprintf(out, "raw: patch traps (int3 at a CSAM site, original emulated) %" PRIu64 ":", traps);

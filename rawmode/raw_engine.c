@@ -106,10 +106,10 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
         unsigned linger = r->io_linger > (paged ? r->kern_linger : 0) ? r->io_linger : paged ? r->kern_linger : 0;
         if (linger) {
             if (r->io_linger) {
-                r->stats.io_lingers += linger;
+                r->stats.io_lingers += r->io_linger;
                 r->io_linger = 0;
             } else {
-                r->stats.kern_lingers += linger;
+                r->stats.kern_lingers++;
             }
             r->kern_linger = 0;
             x86_emu_skip_native_asks(r->emu, linger);
