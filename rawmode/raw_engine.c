@@ -1,17 +1,19 @@
-/* The raw engine: guest code at CPL 3 runs natively on the host CPU, and guest kernel code too
- * while paging is off (phase 2a: CSAM-scanned, rawmode/raw_csam.c); everything else on emu.
+/* The raw engine: guest code runs natively on the host CPU in ring-compressed mode; what cannot
+ * run natively runs on emu.
  *
- * Phases 1 and 2a of issue 6 (docs/raw.md). The guest's state lives in an emu context (the instruction
- * emulator of core/, include/ringfold/x86_emulate.h). Each turn of raw_run's loop asks whether
- * that state can run natively (raw_can_native: 32-bit protected mode, CPL 3 or unpaged, no v86, no
- * single-step or breakpoints, no lazy-FPU trap pending, no interrupt to deliver); if so it
- * builds the host view (segment registers as LDT shadow descriptors: raw_ldt.c; the FPU image;
- * EFLAGS with the virtual IF kept aside), enters (raw_native.c / raw_native.S) and dispatches
- * the exit (raw_exit.c). Otherwise emu runs the guest (x86_emu_run_until) until the state can
- * go native again, the deadline, HLT or a stop: the guest kernel, real mode and v86 run there.
- * Interrupts are delivered by emu, between instructions, when the virtual EFLAGS.IF allows.
- * Guest memory reaches native code through shadow paging (rawmode/shadow*.c): only
- * guest-user-accessible pages are mapped while guest user code runs (view USER). */
+ * Issue 6 (docs/raw.md). The guest's state lives in an emu context (the instruction emulator of
+ * core/, include/ringfold/x86_emulate.h). Each turn of raw_run's loop asks whether that state can
+ * run natively (raw_can_native: 32-bit protected mode, no v86, no single-step or breakpoints, no
+ * lazy-FPU trap pending, no interrupt to deliver; kernel code only where CSAM scanned it); if so
+ * it builds the host view (segment registers as LDT shadow descriptors: raw_ldt.c; the FPU image;
+ * EFLAGS with the virtual IF kept aside), enters and dispatches the exit (raw_exit.c). Where it
+ * enters: guest kernel code (CPL 0-2, paged or not: phases 2a/2b, rawmode/raw_csam.c) and unpaged
+ * user code run in this process, whose shadow (rawmode/shadow*.c) maps every guest page they may
+ * touch; paged guest user code runs in the guest-user process of its address space (phase 3,
+ * rawmode/raw_stub*.c), which maps that address space's user pages and nothing else. Otherwise
+ * emu runs the guest (x86_emu_run_until) until the state can go native again, the deadline, HLT
+ * or a stop: real mode, v86, 16-bit code and trap-dense kernel paths run there. Interrupts are
+ * delivered by emu, between instructions, when the virtual EFLAGS.IF allows. */
 #include <cpuid.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -91,9 +93,8 @@ static int raw_probe(struct rf_err *why)
 #endif
 }
 
-/* Can the guest state run natively now? 32-bit protected-mode code at CPL 3 (phase 1), or at
- * any CPL while paging is off and CSAM scans it (phase 2a: with paging off there is no guest
- * user address space to protect; paged kernel code waits for phase 3's kernel-context process). */
+/* Can the guest state run natively now? 32-bit protected-mode code at CPL 3 (phase 1; paged, in
+ * a guest-user process: phase 3), or at CPL 0-2 in code CSAM scanned (phase 2a unpaged, 2b paged). */
 static bool raw_can_native(void *opaque, const struct vcpu_state *s)
 {
     struct raw *r = opaque;
@@ -104,14 +105,33 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
     unsigned cpl = s->seg[S_CS].sel & 3;
     if (!(s->seg[S_CS].attr & SEG_ATTR_DB) || SEG_ATTR_DPL(s->seg[S_SS].attr) != cpl)
         return false;
+    bool paged = (s->cr0 & CR0_PG) != 0;
     if (raw_kernel_view(r, s)) {
-        if (r->io_linger) {
-            r->io_linger--;
-            r->stats.io_lingers++;
-            return false;       /* after kernel port I/O: more I/O is likely, emu does it cheaply */
+        /* After kernel port I/O (more is likely, emu does it cheaply) and, paged, after a trap
+         * in native kernel code or native user code (a view switch: raw_kernel_trap,
+         * RAW_VIEW_SWITCH_LINGER): emu first. Emu counts the blocks down itself, so the
+         * lingering blocks cost no call each. */
+        unsigned linger = r->io_linger > (paged ? r->kern_linger : 0) ? r->io_linger : paged ? r->kern_linger : 0;
+        if (linger) {
+            if (r->io_linger) {
+                r->stats.io_lingers += r->io_linger;
+                r->io_linger = 0;
+            } else {
+                r->stats.kern_lingers++;
+            }
+            r->kern_linger = 0;
+            x86_emu_skip_native_asks(r->emu, linger);
+            return false;
         }
-        if (!raw_csam_native_ok(r, s))
-            return false;       /* code CSAM found unsafe runs on emu */
+        if (x86_emu_native_asks_skipped(r->emu))
+            return false;       /* emu stopped (deadline, HLT) before the linger ran out */
+        if (!raw_csam_native_ok(r, s)) {
+            /* Code CSAM found unsafe runs on emu; with paging on every question costs a page
+             * walk, so ask again only after a few blocks. */
+            if (paged)
+                x86_emu_skip_native_asks(r->emu, 16);
+            return false;
+        }
     } else if (cpl != 3) {
         return false;
     }
@@ -126,6 +146,21 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
         return false;
     if (shadow_error(r->shadow))
         return false;
+    /* The view the native run needs (raw_view_for); a switch flushes (shadow_set_view). Native
+     * paged user code means the kernel after it waits RAW_VIEW_SWITCH_LINGER blocks on emu. */
+    /* Paged user code runs in a guest-user process (phase 3, raw_native_once): this process's
+     * view stays as the kernel needs it, nothing is flushed, no linger. */
+    bool in_stub = !r->single_unsafe && paged && cpl == 3;
+    enum shadow_view v = in_stub ? r->view : raw_view_for(r, s);
+    if (v != r->view) {
+        r->stats.view_switches++;
+        r->view = v;
+        shadow_set_view(r->shadow, v);
+    }
+    if (paged && v == SHADOW_VIEW_USER && r->csam && !in_stub) {
+        r->kern_linger = RAW_VIEW_SWITCH_LINGER;
+        x86_emu_skip_native_asks(r->emu, 0);    /* counted afresh from the next kernel block */
+    }
     return true;
 }
 
@@ -146,8 +181,8 @@ static void raw_paging_sync(struct raw *r)
     r->pg_cr3 = s->cr3;
     r->pg_cr4 = s->cr4;
     r->pg_efer = s->msr.efer;
-    /* Phase 2a: unpaged, guest kernel code runs natively and every frame may be mapped (view
-     * ALL); paged, only guest-user pages (view USER). Each switch flushes (shadow_set_view). */
+    /* Turning paging on forgets CSAM's unpaged work once (raw_csam_paging); the view is chosen
+     * per native entry (raw_can_native, raw_view_for). */
     raw_csam_paging(r, (s->cr0 & CR0_PG) != 0);
     /* A paging-mode change flushes everything. A CR3 switch or a full TLB flush (same-value CR3
      * load, CR4.PGE toggle) only revalidates: every host mapping still equal to what the guest's
@@ -415,8 +450,9 @@ static void raw_native_once(struct raw *r)
         raw_paging_sync(r);
         return;
     }
-    bool cpl0 = (st->seg[S_CS].sel & 3) != 3;
+    bool cpl0 = (st->seg[S_CS].sel & 3) != 3, paged = cpl0 && (st->cr0 & CR0_PG);
     r->stats.entries_kernel += cpl0;
+    r->stats.entries_kernel_paged += paged;
     int reason;
     do {
         r->stats.entries++;
@@ -437,6 +473,8 @@ static void raw_native_once(struct raw *r)
         r->stats.native_ns += dt;
         if (cpl0)
             r->stats.native_ns_kernel += dt;
+        if (paged)
+            r->stats.native_ns_kernel_paged += dt;
         if (vm->clock.deterministic)
             vm->clock.icount += dt / VCLOCK_DET_NS_PER_INSN;    /* guest time moves while native */
     } while (raw_fast_resume(r, f, sel, reason));
@@ -571,8 +609,8 @@ static void raw_stats_cb(void *priv, FILE *out)
 
 const struct engine_ops raw_engine_ops = {
     .name = "raw",
-    .summary = "native execution of guest user code (CPL 3) in compat mode, and of unpaged guest kernel "
-               "code under CSAM (phase 2a); paged guest kernel code on emu until phase 3",
+    .summary = "ring-compressed native execution: guest kernel code under CSAM in the monitor process, "
+               "paged guest user code in one jailed process per guest address space; the rest on emu",
     .probe = raw_probe,
     .create = raw_create,
     .run = raw_run,

@@ -1,8 +1,8 @@
 /* Trap dispatch: what a native exit means for the guest, and what the monitor does about it.
  *
  * The host reports every trap of guest code as a signal with the CPU's own vector (trapno),
- * error code and CR2 (raw_native.c). The rule is simple, for guest user code and for unpaged
- * kernel code alike (phase 2a): anything that traps is emulated on emu, which knows the guest's real privilege level,
+ * error code and CR2 (raw_native.c). The rule is simple, for guest user code and for kernel
+ * code alike (phases 2a and 2b): anything that traps is emulated on emu, which knows the guest's real privilege level,
  * IDT, I/O permissions and CPUID and so does exactly what the guest's CPU would (including
  * raising the guest exception and delivering it through the guest IDT). The exceptions:
  *   - #PF goes to shadow paging first (rawmode/shadow.h): most faults only need a host mapping;
@@ -103,7 +103,7 @@ bool raw_exit_is_fault(const struct raw_frame *f)
     }
 }
 
-enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reason)
+static enum raw_action raw_exit_decide(struct raw *r, struct vcpu_state *st, int reason)
 {
     const struct raw_frame *f = r->frame;
     if (reason == RAW_EXIT_TIMER) {
@@ -191,6 +191,17 @@ enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reas
     default:
         return raw_stop(r, st, "unexpected signal from native guest code");
     }
+}
+
+enum raw_action raw_exit_classify(struct raw *r, struct vcpu_state *st, int reason)
+{
+    enum raw_action a = raw_exit_decide(r, st, reason);
+    /* Phase 2b: a trap in native paged kernel code (emulated, or a #PF for the guest's handler,
+     * which runs on emu) starts the linger (raw_csam.c, raw_kernel_trap). */
+    if ((a == RAW_ACT_EMULATE || a == RAW_ACT_GUEST_PF) && r->csam && (st->cr0 & CR0_PG) &&
+        (st->seg[S_CS].sel & 3) != 3)
+        raw_kernel_trap(r);
+    return a;
 }
 
 void raw_exit_act(struct raw *r, enum raw_action a)

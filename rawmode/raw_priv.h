@@ -76,8 +76,18 @@ struct raw {
     const char *csam_off_why;
     bool csam_paged;            /* paging was on at the last raw_csam_paging */
     unsigned io_linger;         /* "may it go native?" answers left that say no after kernel I/O */
+    /* Phase 2b (paged kernel code native): emu blocks left before paged kernel code may go native
+     * again, set after a trap in native paged kernel code (kern_linger_cur, adaptive) and after
+     * native guest user code ran (RAW_VIEW_SWITCH_LINGER: going native would switch views). */
+    unsigned kern_linger;
+    unsigned kern_linger_cur;   /* the adaptive trap linger: doubled/halved by the last stretch */
+    uint64_t kern_mark_ns;      /* stats.native_ns_kernel_paged at the last paged kernel trap */
+    enum shadow_view view;      /* the view raw_can_native last set for a native entry */
     uint8_t *csam_writes_per_frame; /* [csam_nframes]: writes that made CSAM forget the frame */
     uint64_t csam_nframes;
+    /* Frames emu decoded code from, write-monitored in the shadow so that a NATIVE write to one
+     * (paged kernel code copying, clearing, patching pages) drops emu's stale blocks. */
+    uint64_t *emu_code_bm;
 
     /* Paging control the shadow was last told about. */
     uint32_t pg_cr0, pg_cr3, pg_cr4;
@@ -103,8 +113,11 @@ struct raw {
         uint64_t cpuid_native;      /* native runs where guest CPUID showed the host's (no faulting) */
         uint64_t shadow_flushes_kernel; /* full shadow flushes: emu could not watch for INVLPG */
         uint64_t run_ns, native_ns, emu_ns;
-        uint64_t native_ns_kernel;      /* part of native_ns at guest CPL 0-2 (paging off) */
+        uint64_t native_ns_kernel;      /* part of native_ns at guest CPL 0-2 (paging off or on) */
         uint64_t entries_kernel;
+        uint64_t native_ns_kernel_paged, entries_kernel_paged;  /* ... of which with paging on (2b) */
+        uint64_t emu_code_frames, emu_code_written;
+        uint64_t kern_lingers, kern_linger_traps, view_switches, kern_linger_up, kern_linger_down;
         uint64_t csam_scans, csam_writes, csam_unsafe_flushes, csam_entry_refused, csam_forget_all, csam_hot_frames, io_lingers;
         uint64_t patch_traps[16];       /* by enum csam_kind */
     } stats;
@@ -116,6 +129,18 @@ enum shadow_result raw_shadow_fault(struct raw *r, const struct vcpu_state *st, 
 
 /* Emu blocks to run after a port I/O trap in native kernel code before going native again. */
 #define RAW_IO_LINGER_BLOCKS 256u
+/* Phase 2b linger (raw_csam.c, raw_kernel_trap): after a trap in native paged kernel code, emu
+ * runs between MIN and MAX blocks (adaptive) before the code may go native again. */
+#define RAW_KERN_LINGER_MIN 64u
+#define RAW_KERN_LINGER_MAX 65536u
+/* Native time in paged kernel code between two traps (signal delivery included, ~2-7 us here)
+ * below which the linger doubles, and above which it halves. */
+#define RAW_KERN_STRETCH_SHORT_NS 20000u
+#define RAW_KERN_STRETCH_LONG_NS 200000u
+/* Emu blocks of paged kernel code after native guest user code ran before the kernel may go
+ * native: that entry switches the shadow from view USER to ALL and back (two full flushes and
+ * the user working set faulted in again), which only a long kernel stretch pays for. */
+#define RAW_VIEW_SWITCH_LINGER 200000u
 
 /* raw_exit.c: after a native run, st holds the guest state (host selectors already mapped back);
  * adjusts EIP where the trap reports the next instruction, and decides. */
@@ -138,11 +163,21 @@ int raw_csam_patch_at(struct raw *r, uint32_t lin);
 void raw_csam_print_stats(struct raw *r, FILE *out);
 /* Paging is on (paged) or off now: the shadow's view; turning paging on forgets CSAM's work. */
 void raw_csam_paging(struct raw *r, bool paged);
-/* Guest kernel code runs natively now: paging off and CSAM on (the shadow's view ALL). */
+/* Code in state s runs natively under CSAM in the shadow's view ALL: CSAM on, and guest kernel
+ * code (CPL 0-2, phase 2a unpaged and 2b paged) or anything while paging is off. */
 static inline bool raw_kernel_view(const struct raw *r, const struct vcpu_state *s)
 {
-    return r->csam && !(s->cr0 & CR0_PG);
+    return r->csam && (!(s->cr0 & CR0_PG) || (s->seg[S_CS].sel & 3) != 3);
 }
+/* The shadow view native code of state s needs (the one place that decides it): ALL for kernel
+ * code under CSAM, USER for paged guest user code (or everything when CSAM is off). A switch
+ * flushes; in a tree where paged user code runs in its own stub process this stays ALL. */
+static inline enum shadow_view raw_view_for(const struct raw *r, const struct vcpu_state *s)
+{
+    return raw_kernel_view(r, s) ? SHADOW_VIEW_ALL : SHADOW_VIEW_USER;
+}
+/* raw_csam.c: a trap in native paged kernel code was emulated: adapt and start the linger. */
+void raw_kernel_trap(struct raw *r);
 
 /* raw_timer.c */
 int raw_timer_create(struct raw *r, struct rf_err *err);

@@ -36,9 +36,9 @@ void raw_print_stats(struct raw *r, FILE *out)
     for (int i = 0; i < RAW_X_COUNT; i++)
         if (i != RAW_X_SEG_FIXUP)
             exits += r->stats.exits[i];
-    fprintf(out, "raw: phase 2a: guest CPL-3 code runs natively, and guest kernel code while paging is off "
-                 "(CSAM-scanned, int3-patched); paged kernel code, real mode, v86 and 16-bit code run on emu "
-                 "(paged kernel code native is phase 3)\n");
+    fprintf(out, "raw: phase 2b: guest CPL-3 code runs natively, and guest kernel code (CPL 0-2, paging off "
+                 "or on) under CSAM (scanned, int3-patched; trap-dense paged kernel paths linger on emu); real "
+                 "mode, v86 and 16-bit code run on emu%s\n", r->csam ? "" : " (CSAM off: kernel code on emu)");
     fprintf(out, "raw: native entries %" PRIu64 ", exits %" PRIu64 ", instructions emulated after a trap %"
             PRIu64 ", LDT shadow writes %" PRIu64 "\n", r->stats.entries, exits, r->stats.emulated, r->ldt.writes);
     fprintf(out, "raw: #PF exits re-entered straight from the frame (no state sync): %" PRIu64 "\n",
@@ -56,9 +56,11 @@ void raw_print_stats(struct raw *r, FILE *out)
     uint64_t mon = run > nat + emu ? run - nat - emu : 0;
     fprintf(out, "raw: host time in run %.3f s: native %.1f%%, emu %.1f%%, monitor (exit handling) %.1f%%\n",
             run / 1e9, pct(nat, run), pct(emu, run), pct(mon, run));
-    fprintf(out, "raw: native time at guest CPL 0-2 (paging off) %.3f s (%" PRIu64 " entries), at CPL 3 %.3f s\n",
-            r->stats.native_ns_kernel / 1e9, r->stats.entries_kernel,
-            (nat - r->stats.native_ns_kernel) / 1e9);
+    uint64_t kp = r->stats.native_ns_kernel_paged, ku = r->stats.native_ns_kernel - kp;
+    fprintf(out, "raw: native time at guest CPL 3 %.3f s; CPL 0-2 paging off %.3f s (%" PRIu64
+            " entries); CPL 0-2 paging on %.3f s (%" PRIu64 " entries)\n",
+            (nat - r->stats.native_ns_kernel) / 1e9, ku / 1e9, r->stats.entries_kernel - r->stats.entries_kernel_paged,
+            kp / 1e9, r->stats.entries_kernel_paged);
     if (exits)
         fprintf(out, "raw: monitor time per exit (exit handling and shadow mapping; the host's trap delivery, "
                 "~2 us quiet, is in native): %.2f us\n", (double)mon / (double)exits / 1e3);

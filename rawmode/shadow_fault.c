@@ -38,12 +38,25 @@ static bool shadow_paged(const struct shadow *s)
     return (x86_emu_peek(s->e)->cr0 & CR0_PG) != 0;
 }
 
-/* Host rights of piece i of a large page mapped with prot, or -1 when it cannot be mapped. */
+/* View ALL runs guest kernel code: only frames CSAM scanned and patched may execute. */
+static bool shadow_exec_refused(const struct shadow *s, uint64_t pa)
+{
+    return s->view != SHADOW_VIEW_USER && s->exec_ok && !s->exec_ok(s->exec_opaque, pa & SHE_FRAME);
+}
+
+/* Host rights of piece i of a large page mapped with prot, or -1 when it cannot be mapped.
+ * Write monitoring and the exec filter are per frame, so per piece: a large page holding both
+ * scanned kernel code and the kernel stack (Linux's 4 MiB direct map) gets each piece's own
+ * rights (one prot for all would let an exec fault and a write fault undo each other forever). */
 static int shadow_piece_prot(const struct shadow *s, uint32_t page, uint64_t pa, unsigned prot)
 {
     if (page < s->min_page || !guest_mem_ptr(&s->vm->mem, pa))
         return -1;
-    return (int)(shadow_frame_monitored(s, pa >> 12) ? prot & ~(unsigned)PROT_WRITE : prot);
+    if (shadow_frame_monitored(s, pa >> 12))
+        prot &= ~(unsigned)PROT_WRITE;
+    if ((prot & PROT_EXEC) && shadow_exec_refused(s, pa))
+        prot &= ~(unsigned)PROT_EXEC;
+    return (int)prot;
 }
 
 /* A 2 MiB / 4 MiB guest page is one translation with one set of rights and one A/D pair, so
@@ -129,15 +142,18 @@ enum shadow_result shadow_fault(struct shadow *s, uint32_t linear, unsigned acce
     }
 
     unsigned prot = PROT_READ | (x.nx ? 0 : PROT_EXEC);
-    /* View ALL runs guest kernel code: only frames CSAM scanned and patched may execute. */
-    bool exec_refused = !user_view && s->exec_ok && !s->exec_ok(s->exec_opaque, pa);
+    /* A successful supervisor write to a read-only page (CR0.WP = 0) may be mapped writable
+     * only where no guest user code runs. Monitoring and the exec filter apply per frame
+     * (large pages: per piece, shadow_piece_prot), so `large_prot` has neither. */
+    bool may_write = x.writable || (!user_view && (access & SH_WRITE));
+    if (may_write && (x.dirty || (access & SH_WRITE) || !shadow_paged(s)))
+        prot |= PROT_WRITE;
+    unsigned large_prot = prot;
+    if (monitored)
+        prot &= ~(unsigned)PROT_WRITE;
+    bool exec_refused = shadow_exec_refused(s, pa);
     if (exec_refused)
         prot &= ~(unsigned)PROT_EXEC;
-    /* A successful supervisor write to a read-only page (CR0.WP = 0) may be mapped writable
-     * only where no guest user code runs. */
-    bool may_write = x.writable || (!user_view && (access & SH_WRITE));
-    if (may_write && !monitored && (x.dirty || (access & SH_WRITE) || !shadow_paged(s)))
-        prot |= PROT_WRITE;
     if (!shadow_prot_allows(prot, access)) {
         if (exec_refused && (access & SH_EXEC) && shadow_prot_allows(prot | PROT_EXEC, access))
             s->st.exec_refused++;
@@ -161,7 +177,7 @@ enum shadow_result shadow_fault(struct shadow *s, uint32_t linear, unsigned acce
     /* With the A20 gate closed the pieces of a large page do not map consecutive frames:
      * map the faulting piece only. */
     int rc = (flags & (SHE_LARGE2M | SHE_LARGE4M)) && !s->vm->a20_clear
-                 ? shadow_map_large(s, linear, &x, prot, flags)
+                 ? shadow_map_large(s, linear, &x, large_prot, flags)
                  : shadow_map_page(s, page, pa, prot, flags);
     if (rc < 0)
         return SHADOW_EMULATE;

@@ -28,6 +28,8 @@ struct x86_emu {
     x86_emu_invlpg_fn invlpg_fn;
     void *invlpg_opaque;
     bool native_unpaged;    /* ask `native` at every block boundary while paging is off */
+    bool native_paged;      /* ... and at CPL 0-2 while paging is on (raw phase 2b) */
+    uint64_t ask_skip;      /* block boundaries left where that question is not asked */
     uint64_t cgen;          /* run_until's chain generation (EMU_CGEN_BASE and up) */
     uint64_t seen_gen;      /* exec->gen when cgen was last brought up to date */
     struct emu_chain_key key;
@@ -326,6 +328,9 @@ int x86_emu_watch_frame(struct x86_emu *e, uint64_t pa_frame, bool on)
 uint64_t x86_emu_watch_hits(const struct x86_emu *e) { return e->cpu->exec->watch_hits; }
 
 void x86_emu_set_native_unpaged(struct x86_emu *e, bool on) { e->native_unpaged = on; }
+void x86_emu_set_native_paged(struct x86_emu *e, bool on) { e->native_paged = on; }
+void x86_emu_skip_native_asks(struct x86_emu *e, uint64_t blocks) { e->ask_skip = blocks; }
+uint64_t x86_emu_native_asks_skipped(const struct x86_emu *e) { return e->ask_skip; }
 
 static enum x86_emu_mode until_mode(const struct x86_cpu *cpu)
 {
@@ -490,17 +495,18 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
             /* Mode, CPL and CR0 change only where exec_refresh() raises attention: what the
              * blocks until the next attention need of them is taken once, here. */
             e->mode = until_mode(cpu);
-            e->ask_unpaged = e->native_unpaged && native && !(cpu->s.cr0 & CR0_PG) && cpu->pe && !cpu->v86 &&
-                             cpu->code32;
+            e->ask_unpaged = e->native_unpaged && native && cpu->pe && !cpu->v86 && cpu->code32 &&
+                             (!(cpu->s.cr0 & CR0_PG) || (e->native_paged && cpu->cpl != 3));
         }
         if (__builtin_expect(clk->icount >= ex->check_at, 0)) {
             if (vclock_ns(clk) >= deadline)
                 goto out_budget;
             ex->check_at = until_next_check(clk, deadline);
         }
-        /* Raw phase 2a: unpaged guest kernel code may run natively once it leaves a frame CSAM
-         * found unsafe, which no attention event marks: ask at every block boundary. */
-        if (e->ask_unpaged && native(opaque, &cpu->s)) {
+        /* Raw phases 2a/2b: guest kernel code may run natively once it leaves a frame CSAM
+         * found unsafe, or once the engine's linger count ran out, which no attention event
+         * marks: ask at every block boundary. */
+        if (e->ask_unpaged && (e->ask_skip ? (e->ask_skip--, false) : native(opaque, &cpu->s))) {
             ex->attention = 1;
             return X86_EMU_NATIVE;
         }

@@ -94,7 +94,8 @@ uint64_t x86_emu_icount(const struct x86_emu *e);
 #define X86_EMU_NATIVE ((enum x86_emu_status)100)
 
 /* Asked at instruction-block boundaries while the guest is in 32-bit protected mode at CPL 3
- * (not v86), and with x86_emu_set_native_unpaged at any CPL while paging is off: true when the
+ * (not v86), and with x86_emu_set_native_unpaged at any CPL while paging is off (with
+ * x86_emu_set_native_paged also at CPL 0-2 while it is on): true when the
  * caller wants the guest back (to run it natively). */
 typedef bool (*x86_emu_native_fn)(void *opaque, const struct vcpu_state *s);
 
@@ -155,6 +156,15 @@ uint64_t x86_emu_watch_hits(const struct x86_emu *e);
 /* x86_emu_run_until also asks `native` at every block boundary while paging is off and the code
  * is 32-bit protected mode (any CPL): raw mode runs unpaged kernel code natively (phase 2a). */
 void x86_emu_set_native_unpaged(struct x86_emu *e, bool on);
+/* With native_unpaged on: ask at every block boundary at CPL 0-2 while paging is on too (raw phase
+ * 2b runs paged kernel code natively). */
+void x86_emu_set_native_paged(struct x86_emu *e, bool on);
+/* The next `blocks` block boundaries where run_until would ask `native` because of
+ * native_unpaged/native_paged do not ask (the caller's "stay on emu a while", without a call
+ * per block). Attention-time questions (CPL 3) are unaffected. */
+void x86_emu_skip_native_asks(struct x86_emu *e, uint64_t blocks);
+/* How many of those skipped questions are still to come. */
+uint64_t x86_emu_native_asks_skipped(const struct x86_emu *e);
 
 /* Full TLB flushes the context has done (CR3 writes, paging-control changes, task switches):
  * a change since the last look means every cached translation must go, even when CR3 was

@@ -1,6 +1,8 @@
-/* Raw phase 2a (rawmode/raw_csam.c): unpaged guest CPL-0 code runs natively under CSAM and gives
- * the same results as emu: patched pushf/popf/mov-from-segment/int n/iret, a write to scanned
- * code (forgotten, emulated, rescanned), and emu decoding a patched frame sees the original bytes.
+/* Raw phases 2a and 2b (rawmode/raw_csam.c): guest CPL-0 code runs natively under CSAM, with
+ * paging off (2a) and on (2b), and gives the same results as emu: patched pushf/popf/mov-from-
+ * segment/int n/iret, a write to scanned code (forgotten, emulated, rescanned), emu decoding a
+ * patched frame sees the original bytes; paged: a compute loop native, a supervisor write to a
+ * read-only user page with CR0.WP clear, a kernel #PF with the supervisor error code.
  * Each case runs the raw engine in a forked child (its first native entry enters the jail, which
  * is irreversible) that hands the final state and the engine's counters back through shared
  * memory; the same guest then runs on emu in the parent for the reference. */
@@ -20,11 +22,18 @@
 #define GDT 0x20000u
 #define IDT 0x21000u
 #define STACK_TOP 0x80000u
+#define PF_HANDLER 0x10900u /* #PF handler (paged case), same frame */
+#define PGDIR 0x30000u
+#define PGTAB 0x31000u
+#define USER_RO 0x40000u    /* paged case: a user page, read-only */
+
+static bool paged_guest;    /* guest_state() turns paging on (phase 2b cases) */
 
 struct result {
     int ok;
     struct vcpu_state st;
     uint64_t entries_kernel, native_ns_kernel, patch_traps, csam_writes, emu_overlay_ok;
+    uint64_t entries_kernel_paged, native_ns_kernel_paged;
     struct csam_stats cs;
 };
 
@@ -56,6 +65,10 @@ static struct vcpu_state guest_state(void)
     st.gpr[R_ESP] = STACK_TOP;
     st.gdtr = (struct dtable_reg){ GDT, 31 };
     st.idtr = (struct dtable_reg){ IDT, 0x31 * 8 - 1 };
+    if (paged_guest) {
+        st.cr0 |= CR0_PG;       /* CR0.WP clear: supervisor writes ignore R/W (SDM Vol. 3 §4.6) */
+        st.cr3 = PGDIR;
+    }
     return st;
 }
 
@@ -104,6 +117,8 @@ static struct result on_raw(uint32_t overlay_at)
         raw_engine_ops.get_state(priv, &res->st);
         res->entries_kernel = r->stats.entries_kernel;
         res->native_ns_kernel = r->stats.native_ns_kernel;
+        res->entries_kernel_paged = r->stats.entries_kernel_paged;
+        res->native_ns_kernel_paged = r->stats.native_ns_kernel_paged;
         for (int k = 0; k < CSAM_KIND_COUNT; k++)
             res->patch_traps += r->stats.patch_traps[k];
         res->csam_writes = r->stats.csam_writes;
@@ -186,4 +201,57 @@ Test(raw_csam, write_to_scanned_code_invalidates_and_rescans)
     cr_expect_gt(r.cs.frames_invalidated, 0u);
     cr_expect_geq(r.cs.pages_scanned, 2u, "scanned again after the write");
     cr_expect_gt(r.entries_kernel, 0u);
+}
+
+/* Phase 2b guest: 32-bit paging, the first 4 MiB identity-mapped with 4 KiB pages, supervisor
+ * read/write except USER_RO (user, read-only); nothing mapped above 4 MiB. #PF handler: pop edx
+ * (the error code); mov esi, cr2; hlt. */
+static void paged_setup(const uint8_t *code, size_t n)
+{
+    guest_setup(code, n);
+    paged_guest = true;
+    uint32_t pde = PGTAB | 0x7;     /* P RW US: the PTEs decide */
+    guest_mem_write(&tvm.mem, PGDIR, &pde, 4);
+    for (uint32_t i = 0; i < 1024; i++) {
+        uint32_t pte = (i << 12) | (i << 12 == USER_RO ? 0x5u : 0x3u);
+        guest_mem_write(&tvm.mem, PGTAB + i * 4, &pte, 4);
+    }
+    uint64_t gate = (uint64_t)(PF_HANDLER & 0xffff) | (0x10ull << 16) | (0x8eull << 40) |
+                    ((uint64_t)(PF_HANDLER >> 16) << 48);
+    guest_mem_write(&tvm.mem, IDT + 14 * 8, &gate, sizeof(gate));
+    const uint8_t h[] = { 0x5a, 0x0f, 0x20, 0xd6, 0xf4 };
+    guest_mem_write(&tvm.mem, PF_HANDLER, h, sizeof(h));
+}
+
+/* Paging on, CPL 0: mov dword [USER_RO], 0x77 (read-only user page, CR0.WP clear: allowed);
+ * mov edi, [USER_RO]; mov ecx, 5000000; xor eax, eax; 1: add eax, ecx; dec ecx; jnz 1b;
+ * pushf; pop ebx; mov [0x500000], eax (not present: #PF, supervisor write, err 2); hlt. */
+static const uint8_t paged_loop[] = {
+    0xc7, 0x05, 0x00, 0x00, 0x04, 0x00, 0x77, 0x00, 0x00, 0x00,
+    0x8b, 0x3d, 0x00, 0x00, 0x04, 0x00,
+    0xb9, 0x40, 0x4b, 0x4c, 0x00, 0x31, 0xc0,
+    0x01, 0xc8, 0x49, 0x75, 0xfb,
+    0x9c, 0x5b,
+    0xa3, 0x00, 0x00, 0x50, 0x00,
+    0xf4,
+};
+
+Test(raw_csam, paged_kernel_code_runs_natively_with_emus_results)
+{
+    paged_setup(paged_loop, sizeof(paged_loop));
+    struct vcpu_state ref = on_emu();
+    cr_assert_eq(ref.gpr[R_EDX], 2u, "emu: #PF error code of a supervisor write to a non-present page");
+    paged_setup(paged_loop, sizeof(paged_loop));
+    struct result r = on_raw(0);
+    paged_guest = false;
+    cr_assert(r.ok);
+    for (int g = 0; g < 8; g++)
+        cr_expect_eq(r.st.gpr[g], ref.gpr[g], "gpr %d: raw %#x, emu %#x", g, r.st.gpr[g], ref.gpr[g]);
+    cr_expect_eq(r.st.gpr[R_EDI], 0x77u, "CR0.WP clear: the kernel wrote the read-only user page");
+    cr_expect_eq(r.st.gpr[R_EAX], 0x62356da0u, "sum of 1..5000000, mod 2^32");
+    cr_expect_eq(r.st.gpr[R_ESI], 0x500000u, "CR2 of the kernel's #PF");
+    cr_expect_eq(r.st.eip, ref.eip);
+    cr_expect_gt(r.entries_kernel_paged, 0u, "paged CPL-0 code entered natively (phase 2b)");
+    cr_expect_gt(r.native_ns_kernel_paged, 0u);
+    cr_expect_geq(r.patch_traps, 1u, "pushf came back through its int3 patch");
 }
