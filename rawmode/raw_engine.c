@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <asm/ldt.h>
+#include <linux/seccomp.h>
 #include "ringfold/cpu_model.h"
 #include "ringfold/engine.h"
 #include "raw_priv.h"
@@ -87,8 +88,16 @@ static int raw_probe(struct rf_err *why)
      * single-process mode was asked for. */
     const char *single = getenv("RINGFOLD_RAW_SINGLE");
     char stub[4096];
-    if (!(single && !strcmp(single, "1")) && (rc = raw_stub_find(stub, sizeof(stub), why)) < 0)
-        return rc;
+    if (!(single && !strcmp(single, "1"))) {
+        if ((rc = raw_stub_find(stub, sizeof(stub), why)) < 0)
+            return rc;
+        /* Their mappings are authorized through seccomp user notification (Linux 5.5 for the
+         * CONTINUE answer). */
+        unsigned action = SECCOMP_RET_USER_NOTIF;
+        if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0)
+            return rf_errf(why, -errno, "seccomp SECCOMP_RET_USER_NOTIF unavailable (%s): the guest-user "
+                           "processes' mappings could not be authorized", strerror(errno));
+    }
     return raw_probe_low4g(why);
 #endif
 }
