@@ -1,5 +1,5 @@
 /* The raw engine: guest code at CPL 3 runs natively on the host CPU, and guest kernel code too
- * while paging is off (phase 2a: CSAM-scanned, rawmode/raw_csam.c); everything else on emu.
+ * (phases 2a/2b: CSAM-scanned, rawmode/raw_csam.c); everything else on emu.
  *
  * Phases 1 and 2a of issue 6 (docs/raw.md). The guest's state lives in an emu context (the instruction
  * emulator of core/, include/ringfold/x86_emulate.h). Each turn of raw_run's loop asks whether
@@ -85,8 +85,9 @@ static int raw_probe(struct rf_err *why)
 }
 
 /* Can the guest state run natively now? 32-bit protected-mode code at CPL 3 (phase 1), or at
- * any CPL while paging is off and CSAM scans it (phase 2a: with paging off there is no guest
- * user address space to protect; paged kernel code waits for phase 3's kernel-context process). */
+ * CPL 0-2 under CSAM, paging off (phase 2a) or on (phase 2b), unless a linger keeps it on emu a
+ * while (after kernel port I/O, a trap in native paged kernel code, or native user code). When
+ * the answer is yes it also puts the shadow in the view the run needs (raw_view_for). */
 static bool raw_can_native(void *opaque, const struct vcpu_state *s)
 {
     struct raw *r = opaque;
@@ -537,8 +538,8 @@ static void raw_stats_cb(void *priv, FILE *out)
 
 const struct engine_ops raw_engine_ops = {
     .name = "raw",
-    .summary = "native execution of guest user code (CPL 3) in compat mode, and of unpaged guest kernel "
-               "code under CSAM (phase 2a); paged guest kernel code on emu until phase 3",
+    .summary = "native execution of guest user code (CPL 3) in compat mode, and of guest kernel code "
+               "(CPL 0-2, paging off or on) under CSAM (phases 2a, 2b); trap-dense kernel paths on emu",
     .probe = raw_probe,
     .create = raw_create,
     .run = raw_run,
