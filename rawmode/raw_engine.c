@@ -103,7 +103,10 @@ static int raw_probe(struct rf_err *why)
 }
 
 /* Can the guest state run natively now? 32-bit protected-mode code at CPL 3 (phase 1; paged, in
- * a guest-user process: phase 3), or at CPL 0-2 in code CSAM scanned (phase 2a unpaged, 2b paged). */
+ * a guest-user process: phase 3), or at CPL 0-2 under CSAM, paging off (phase 2a) or on (phase
+ * 2b), unless a linger keeps it on emu a while (after kernel port I/O or a trap in native paged
+ * kernel code). When the answer is yes it also puts this process's shadow in the view the run
+ * needs (raw_view_for). */
 static bool raw_can_native(void *opaque, const struct vcpu_state *s)
 {
     struct raw *r = opaque;

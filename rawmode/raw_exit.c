@@ -209,7 +209,10 @@ void raw_exit_act(struct raw *r, enum raw_action a)
     switch (a) {
     case RAW_ACT_EMULATE: {
         struct x86_emu_event ev;
-        x86_emu_refetch(r->emu);        /* native code may have written the instruction */
+        if (raw_csam_code_coherent(r, x86_emu_peek(r->emu)))
+            r->stats.refetch_skipped++;     /* CSAM-monitored kernel code: no unseen writes */
+        else
+            x86_emu_refetch(r->emu);    /* native code may have written the instruction */
         ev.vector = -1;
         if (x86_emu_step_fresh(r->emu, &ev) == X86_EMU_EXCEPTION && ev.vector == 6 && r->frame->signo != SIGILL)
             /* The host ran it (it trapped for another reason) but emu does not know it: an

@@ -116,7 +116,7 @@ struct raw {
         uint64_t native_ns_kernel;      /* part of native_ns at guest CPL 0-2 (paging off or on) */
         uint64_t entries_kernel;
         uint64_t native_ns_kernel_paged, entries_kernel_paged;  /* ... of which with paging on (2b) */
-        uint64_t emu_code_frames, emu_code_written;
+        uint64_t emu_code_frames, emu_code_written, refetch_skipped;
         uint64_t kern_lingers, kern_linger_traps, view_switches, kern_linger_up, kern_linger_down;
         uint64_t csam_scans, csam_writes, csam_unsafe_flushes, csam_entry_refused, csam_forget_all, csam_hot_frames, io_lingers;
         uint64_t patch_traps[16];       /* by enum csam_kind */
@@ -158,6 +158,8 @@ bool raw_csam_native_ok(struct raw *r, const struct vcpu_state *s);
 bool raw_csam_entry_ok(struct raw *r, const struct vcpu_state *s);
 /* An instruction fetch fault in the kernel view: scan so the frame may become executable. */
 void raw_csam_prepare(struct raw *r, uint32_t eip_lin, uint32_t fault);
+/* True when emu's decoded blocks of the code at s's CS:EIP cannot be stale (no refetch needed). */
+bool raw_csam_code_coherent(struct raw *r, const struct vcpu_state *s);
 /* The kind of the patched CSAM site at linear lin, or -1. */
 int raw_csam_patch_at(struct raw *r, uint32_t lin);
 void raw_csam_print_stats(struct raw *r, FILE *out);
