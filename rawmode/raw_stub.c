@@ -159,6 +159,7 @@ static int raw_stub_spawn(struct raw *r, struct raw_stub *s, const char *path, s
 {
     s->r = r;
     s->listener = -1;
+    s->pidfd = -1;
     int shm_fd = memfd_create("ringfold-raw-stub-shm", MFD_CLOEXEC);
     if (shm_fd < 0 || ftruncate(shm_fd, sizeof(struct raw_stub_shm)) < 0) {
         int e = errno;
@@ -202,6 +203,7 @@ static int raw_stub_spawn(struct raw *r, struct raw_stub *s, const char *path, s
         s->pid = 0;
         return rf_errf(err, -rc, "raw: starting %s: %s", path, strerror(rc));
     }
+    s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
     rc = raw_stub_recv_fd(sv[0], &s->listener);
     close(sv[0]);
     if (rc < 0) {
@@ -301,6 +303,14 @@ int raw_stubs_start(struct raw *r, unsigned n, struct rf_err *err)
     return 0;
 }
 
+void raw_stub_kill(struct raw_stub *s)
+{
+    if (s->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0);
+}
+
+/* A stub holds nothing worth a graceful exit, and one that guest code took over would not
+ * honour a request: every stub is killed, then reaped. */
 void raw_stubs_destroy(struct raw *r)
 {
     struct raw_stubs *ss = r->stubs;
@@ -308,19 +318,20 @@ void raw_stubs_destroy(struct raw *r)
         return;
     for (unsigned i = 0; i < ss->n; i++) {
         struct raw_stub *s = &ss->s[i];
-        if (s->shm) {
-            __atomic_store_n(&s->shm->ctl, RAW_STUB_QUIT, __ATOMIC_RELEASE);
-            syscall(SYS_futex, &s->shm->ctl, FUTEX_WAKE, 1, NULL, NULL, 0);
-        }
+        raw_stub_kill(s);
         if (s->listener >= 0)
-            close(s->listener);     /* a stub held in a notification gets ENOSYS and goes on */
+            close(s->listener);
     }
     for (unsigned i = 0; i < ss->n; i++) {
         struct raw_stub *s = &ss->s[i];
         if (s->pid > 0) {
             siginfo_t si;
-            waitid(P_PID, (id_t)s->pid, &si, WEXITED);
+            /* Without a pidfd (kernel < 5.3) it cannot be killed here: do not wait for it (the
+             * kernel kills it when this thread exits: PR_SET_PDEATHSIG). */
+            waitid(P_PID, (id_t)s->pid, &si, WEXITED | (s->pidfd >= 0 ? 0 : WNOHANG));
         }
+        if (s->pidfd >= 0)
+            close(s->pidfd);
         if (s->shm)
             munmap(s->shm, sizeof(*s->shm));
         shadow_destroy(s->shadow);

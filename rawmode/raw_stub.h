@@ -21,6 +21,7 @@ struct raw_stub {
     struct raw *r;
     unsigned index;
     pid_t pid;
+    int pidfd;                      /* to kill it from inside the jail (pidfd_send_signal) */
     int listener;                   /* its seccomp user-notification descriptor */
     struct raw_stub_shm *shm;
     struct shadow *shadow;          /* its low 4 GiB (view USER), operations queued in q */
@@ -69,6 +70,9 @@ int raw_stub_run(struct raw_stub *s, struct raw_frame *f, uint64_t timer_at);
 void raw_stubs_invlpg(struct raw *r, uint32_t cr3, uint32_t linear);
 void raw_stubs_stale_all(struct raw *r);
 void raw_stubs_reset_all(struct raw *r);
+/* Kills stub s (SIGKILL through its pidfd: the jail allows signals to our stubs only). */
+void raw_stub_kill(struct raw_stub *s);
+
 /* Write monitoring of a frame (CSAM) in every stub's shadow too. */
 void raw_stubs_monitor(struct raw *r, uint64_t pa_frame, bool on);
 

@@ -30,6 +30,7 @@
 static void raw_stub_contained(struct raw_stub *s, const char *what)
 {
     s->dead = true;
+    raw_stub_kill(s);
     vm_request_stop(s->r->vm, VM_STOP_ERROR, 0, "raw: guest escape contained: the guest-user process %d (pid %d) "
                     "%s; nothing reached the host beyond it", s->index, (int)s->pid, what);
 }
@@ -61,10 +62,10 @@ static bool raw_stub_died(struct raw_stub *s)
     siginfo_t si;
     memset(&si, 0, sizeof(si));
     if (waitid(P_PID, (id_t)s->pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid == s->pid) {
-        s->pid = 0;
         raw_stub_contained(s, si.si_status == SIGSYS ? "was killed by its seccomp filter (a host system call "
                                                        "it may not make)"
                                                      : "died");
+        s->pid = 0;     /* reaped */
         return true;
     }
     return false;

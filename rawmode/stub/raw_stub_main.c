@@ -231,7 +231,9 @@ int main(int argc, char **argv)
             memcpy(shm->regs, f, RAW_STUB_REGS_BYTES);
             memcpy(shm->fpu, f->guest_fpu, fpu);
         }
-        __atomic_store_n(&shm->ctl, RAW_STUB_DONE, __ATOMIC_RELEASE);
+        /* GO -> DONE only: a QUIT the monitor wrote meanwhile stays. */
+        uint32_t go = RAW_STUB_GO;
+        __atomic_compare_exchange_n(&shm->ctl, &go, RAW_STUB_DONE, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
         syscall(SYS_futex, &shm->ctl, FUTEX_WAKE, 1, NULL, NULL, 0);
     }
 }
