@@ -53,7 +53,7 @@ for b in want:
     elif r["runs"] != 2 or not r["ns_per_op_min"] <= r["ns_per_op"] <= r["ns_per_op_max"]:
         bad.append("json: emu %s: want the median of 2 runs within min..max, got %r" % (b, r))
 names = [s["name"] for s in doc["systems"]]
-for s in ("emu", "raw", "kvm", "qemu-tcg", "qemu-kvm", "native"):
+for s in ("emu", "raw", "raw-single", "kvm", "qemu-tcg", "qemu-kvm", "native"):
     if s not in names:
         bad.append("json: system %s not listed" % s)
     if not any(l.startswith(s + ":") for l in table):
