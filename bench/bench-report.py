@@ -28,7 +28,9 @@ KERNEL_TWINS = ["kcompute", "kcompute0"]            # ring 0 compute loops, nati
 RING3 = {"compute", "syscall", "sysenter", "pushfpopf", "callret", "pgfault"}   # timed in ring 3
 LINUX = ["boot-wall", "boot-uptime", "forkwait", "ddsys", "pagefault", "checksum"]
 LINUX_USER = ["forkwait", "ddsys", "pagefault", "checksum"]
-ORDER = ["emu", "raw", "kvm", "qemu-tcg", "qemu-kvm", "native"]
+ORDER = ["emu", "raw", "raw-single", "kvm", "qemu-tcg", "qemu-kvm", "native"]
+# Systems that are an engine in a special mode, with what the report calls them.
+LABELS = {"raw-single": "raw, unsafe single process"}
 TCG, NATIVE = "qemu-tcg", "native"
 CSV_KEYS = ["suite", "benchmark", "system", "runs", "iters", "cycles", "cycles_per_op",
             "ns_per_op", "ns_per_op_min", "ns_per_op_max", "seconds", "seconds_min",
@@ -171,7 +173,24 @@ def build_table(names, ran, rows, value_cols, first="benchmark", ratios=True):
 
 
 def status_line(s, extra=""):
-    return "%-9s %s%s%s" % (s["name"] + ":", s["status"], " (" + s["reason"] + ")" if s["reason"] else "", extra)
+    label = " [" + LABELS[s["name"]] + "]" if s["name"] in LABELS else ""
+    return "%-9s %s%s%s%s" % (s["name"] + ":", s["status"], label,
+                              " (" + s["reason"] + ")" if s["reason"] else "", extra)
+
+
+def isolation_lines(ran, rows):
+    """raw against raw-single: what running guest user code in stub processes costs (phase 3)."""
+    if "raw" not in ran or "raw-single" not in ran:
+        return []
+    by = {(r["benchmark"], r["system"]): r["ns_per_op"] for r in rows}
+    table = [["benchmark", "raw ns/op", "raw-single ns/op", "raw/raw-single"]]
+    for b in BENCHES:
+        a, s = by.get((b, "raw")), by.get((b, "raw-single"))
+        if a is None and s is None:
+            continue
+        table.append([b, fmt(a, ".1f"), fmt(s, ".1f"), fmt(ratio(a, s), ".2f")])
+    return (["", "the cost of isolation: raw (guest user code in stub processes, phase 3) against"
+             " raw-single (%s, RINGFOLD_RAW_SINGLE=1)" % LABELS["raw-single"]] + table_lines(table))
 
 
 def report(a, d):
@@ -187,6 +206,7 @@ def report(a, d):
     out += ["", "the same in cycles per operation (the guest's TSC: ringfold's runs at 1 GHz, QEMU TCG's"
             " and native are the host's)"]
     out += build_table(BENCHES, ran, rows, [("cycles_per_op", "cyc/op", ".1f")], ratios=False)
+    out += isolation_lines(ran, rows)
     out.append("")
     for s in ordered(d["systems"]):
         v = d["systems"][s]
@@ -371,7 +391,8 @@ def main():
     doc = {"tool": "ringfold-bench", "guest": a.kernel, "iters": a.iters, "repeat": a.repeat,
            "quick": a.quick, "date": date, "host": platform.platform(),
            "benchmarks": BENCHES, "user_level": USER_LEVEL,
-           "systems": [dict(d["systems"][s], probe=d["probe"].get(s), engine_line=d["why"].get(s),
+           "systems": [dict(d["systems"][s], label=LABELS.get(s), probe=d["probe"].get(s),
+                            engine_line=d["why"].get(s),
                             tsc_hz=statistics.median(d["tsc"][s].values()) if d["tsc"].get(s) else None,
                             user_tsc_hz=statistics.median(d["utsc"][s].values()) if d["utsc"].get(s) else None)
                        for s in ordered(d["systems"])],

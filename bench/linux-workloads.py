@@ -13,7 +13,8 @@ BENCH: boot-wall (process start to the init marker), boot-uptime (the guest's up
 forkwait, ddsys, pagefault, checksum (workloads.sh's own "ringfold-time:" figures).
 Progress goes to stderr.
 usage: linux-workloads.py BUILD_DIR TIMEOUT_S REPEAT QEMU SYSTEM...
-SYSTEM: an engine name (emu, raw, kvm), qemu-tcg, qemu-kvm or native.
+SYSTEM: an engine name (emu, raw, kvm), raw-single (raw with RINGFOLD_RAW_SINGLE=1), qemu-tcg,
+qemu-kvm or native.
 """
 import glob
 import os
@@ -141,7 +142,11 @@ def main():
                 continue
             systems[name], env[name], tmp = got
         else:
-            systems[name] = [ringfold, "run", f"--engine={name}", f"--timeout={timeout}", "linux",
+            engine = name
+            if name == "raw-single":        # raw, guest user code in the monitor process (unsafe)
+                engine = "raw"
+                env[name] = dict(os.environ, RINGFOLD_RAW_SINGLE="1")
+            systems[name] = [ringfold, "run", f"--engine={engine}", f"--timeout={timeout}", "linux",
                              "--append", "rf.workload=all"]
     status, why = {}, {}
     try:

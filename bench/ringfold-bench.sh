@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/ringfold-bench.sh: `ringfold bench`, the head-to-head harness (issue 4). Runs the
-# nanobenchmark guest (bench/nano) under every ringfold engine that can run a paged guest here,
+# nanobenchmark guest (bench/nano) under every ringfold engine that can run a paged guest here
+# (and raw-single: raw in its unsafe single-process mode, RINGFOLD_RAW_SINGLE=1),
 # QEMU TCG, QEMU KVM (only on real VT-x/AMD-V) and natively (the user-level loops), REPEAT rounds
 # each, and prints the medians with ratios to QEMU TCG and to native (bench/bench-report.py).
 #   ringfold-bench.sh [--quick] [--iters N] [--repeat N] [--linux] [--linux-repeat N]
@@ -151,6 +152,17 @@ for e in emu raw kvm; do
         skip+=("$e"$'\t'"engine $e not available: $PROBE_WHY")
     fi
     [ "$e" = kvm ] && { kvm_ok=$PROBE_OK; kvm_why=$PROBE_WHY; }
+    # raw-single: the raw engine with RINGFOLD_RAW_SINGLE=1, guest user code in the monitor
+    # process as before phase 3 (unsafe; docs/raw.md): the cost of the stub processes is the
+    # difference between the raw and raw-single columns.
+    if [ "$e" = raw ]; then
+        record probe raw-single "$PROBE_LINE (run with RINGFOLD_RAW_SINGLE=1)"
+        if [ "$PROBE_OK" = 1 ]; then
+            systems+=(raw-single)
+        else
+            skip+=("raw-single"$'\t'"engine raw not available: $PROBE_WHY")
+        fi
+    fi
 done
 if ! command -v "$qemu" >/dev/null 2>&1; then
     skip+=("qemu-tcg"$'\t'"$qemu not installed" "qemu-kvm"$'\t'"$qemu not installed")
@@ -198,7 +210,10 @@ for ((rnd = 1; rnd <= repeat; rnd++)); do
             rc=$?
             [ $rc -eq 0 ] && rc=33 ;;              # a Linux process exits 0, the guests 33
         *)
-            "$ringfold" run --engine="$sys" --timeout=$limit --mem=64M --serial=stdio \
+            engine=$sys single=
+            [ "$sys" = raw-single ] && engine=raw single=1
+            RINGFOLD_RAW_SINGLE=${single:-0} \
+                "$ringfold" run --engine="$engine" --timeout=$limit --mem=64M --serial=stdio \
                 --append="iters=$iters" "$kernel" </dev/null > "$out" 2>&1
             rc=$?
             why=$(grep -Eam 1 '^ringfold: engine [a-z0-9_-]+ \(' "$out" | tr -d '\r\t')

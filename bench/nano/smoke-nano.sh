@@ -29,11 +29,22 @@ grep -q '^emu: *ok' "$work/table.txt" || { echo "FAIL: emu did not run"; status=
 # Tables (ns/op, then cycles/op): the emu column comes first (the harness lists systems in the
 # order emu raw kvm qemu-tcg qemu-kvm native); each benchmark's two rows must carry a number there.
 for b in $benches; do
-    if ! awk -v b="$b" '$1 == b && $2 ~ /^[0-9]+(\.[0-9]+)?$/ { n++ } END { exit n != 2 }' "$work/table.txt"; then
+    if ! awk -v b="$b" '/^the cost of isolation/ { iso = 1 } !iso && $1 == b && $2 ~ /^[0-9]+(\.[0-9]+)?$/ { n++ } END { exit n != 2 }' "$work/table.txt"; then
         echo "FAIL: table: no emu ns/op and cyc/op figures for $b"
         status=1
     fi
 done
+
+# raw against raw-single (phase 3's isolation cost): when both ran, a row per benchmark with
+# both figures and their ratio.
+if grep -q '^raw: *ok' "$work/table.txt" && grep -q '^raw-single: *ok' "$work/table.txt"; then
+    for b in $benches; do
+        if ! awk -v b="$b" '/^the cost of isolation/ { iso = 1 } iso && $1 == b && NF == 4 { n++ } END { exit n != 1 }' "$work/table.txt"; then
+            echo "FAIL: the cost-of-isolation table has no raw/raw-single row for $b"
+            status=1
+        fi
+    done
+fi
 
 if ! python3 -m json.tool "$work/nano.json" > /dev/null; then
     echo "FAIL: $work/nano.json is not valid JSON"
@@ -53,7 +64,7 @@ for b in want:
     elif r["runs"] != 2 or not r["ns_per_op_min"] <= r["ns_per_op"] <= r["ns_per_op_max"]:
         bad.append("json: emu %s: want the median of 2 runs within min..max, got %r" % (b, r))
 names = [s["name"] for s in doc["systems"]]
-for s in ("emu", "raw", "kvm", "qemu-tcg", "qemu-kvm", "native"):
+for s in ("emu", "raw", "raw-single", "kvm", "qemu-tcg", "qemu-kvm", "native"):
     if s not in names:
         bad.append("json: system %s not listed" % s)
     if not any(l.startswith(s + ":") for l in table):

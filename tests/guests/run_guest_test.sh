@@ -5,6 +5,7 @@
 # usage: run_guest_test.sh --ringfold BIN --engine E --kernel K.elf --out PREFIX
 #            [--append=CMDLINE] [--expect-exit N] [--timeout S]
 #            [--golden FILE | --native PROG] [--paged] [--kvm-needs-hw=WHAT] [--raw-gap=WHY]
+#            [--env=NAME=VALUE]... [--stats-expect=REGEX]...
 # Writes PREFIX.serial (guest output) and PREFIX.expected; exits 0 on success.
 # Engine "qemu" runs the kernel under qemu-system-i386 (TCG) instead of ringfold: it
 # validates the tests themselves and is never part of ringfold.
@@ -13,10 +14,15 @@
 # VT-x/AMD-V, asked as --paged too), and when it says no the test prints "SKIP: ..." with the
 # probe's reason and exits 77 (ctest SKIP_RETURN_CODE): never a silent pass. kvm on a host where
 # KVM runs only unpaged guests (KVM-PVM) runs unpaged tests with --force-engine.
+# --env=NAME=VALUE: set in ringfold's environment (e.g. RINGFOLD_RAW_STUBS=1). --stats-expect=RE:
+# run with --stats, keep ringfold's output in PREFIX.log, and require a line matching RE (grep -E)
+# in it: evidence of HOW the engine ran the test (e.g. that user code ran in stub processes).
 set -u
 
 raw_gap= ringfold= engine=emu kernel= out= append= have_append=0 expect=33 timeout=60 golden= native=
-paged=0 needs_hw=
+paged=0 needs_hw= stats_expect=
+nl='
+'
 while [ $# -gt 0 ]; do
     case "$1" in
     --ringfold) ringfold=$2; shift ;;
@@ -31,6 +37,8 @@ while [ $# -gt 0 ]; do
     --paged) paged=1 ;;
     --kvm-needs-hw=*) needs_hw=${1#--kvm-needs-hw=} ;;
     --raw-gap=*) raw_gap=${1#--raw-gap=} ;;
+    --env=*) export "${1#--env=}" ;;
+    --stats-expect=*) stats_expect=$stats_expect${1#--stats-expect=}$nl ;;
     *) echo "run_guest_test.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -82,8 +90,14 @@ else
     set -- "$ringfold" run "--engine=$engine" "--serial=file:$serial" "--timeout=$timeout"
     [ -n "$force" ] && set -- "$@" "$force"
     [ "$have_append" = 1 ] && set -- "$@" "--append=$append"
-    "$@" "$kernel" </dev/null
-    status=$?
+    if [ -n "$stats_expect" ]; then
+        "$@" --stats "$kernel" </dev/null >"$out.log" 2>&1
+        status=$?
+        cat "$out.log"
+    else
+        "$@" "$kernel" </dev/null
+        status=$?
+    fi
 fi
 
 fail=0
@@ -99,6 +113,18 @@ if [ "$status" != "$expect" ]; then
     esac
     echo "guest test: exit status $status ($why), expected $expect"
     fail=1
+fi
+
+if [ -n "$stats_expect" ]; then
+    while IFS= read -r re; do
+        [ -z "$re" ] && continue
+        if ! grep -Eq -- "$re" "$out.log"; then
+            echo "guest test: no line of ringfold's output (--stats) matches: $re"
+            fail=1
+        fi
+    done <<EOF_RE
+$stats_expect
+EOF_RE
 fi
 
 if [ -n "$native" ]; then

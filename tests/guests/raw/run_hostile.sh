@@ -8,13 +8,17 @@
 #   --contain-ok PATTERN  also accept the raw engine's documented containment stop instead
 #                       of the architectural result: ringfold exit status 4 (RF_EXIT_MONITOR)
 #                       with PATTERN (grep -E) in its output
+#   --secret TEXT       TEXT (a secret the guest kernel keeps in a supervisor page) must appear
+#                       neither in the output nor in the serial file given by --serial FILE
 set -u
 
-escape= contain=
+escape= contain= secret= serial=
 while [ $# -gt 0 ]; do
     case "$1" in
     --escape-file) escape=$2; shift ;;
     --contain-ok) contain=$2; shift ;;
+    --secret) secret=$2; shift ;;
+    --serial) serial=$2; shift ;;
     --) shift; break ;;
     *) echo "run_hostile.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
@@ -36,6 +40,12 @@ if [ -n "$escape" ] && [ -e "$escape" ]; then
     echo "CONTAINMENT FAILURE: the guest created $escape on the host"
     rm -f "$escape"
     exit 1
+fi
+if [ -n "$secret" ]; then
+    if grep -Fq "$secret" "$log" || { [ -n "$serial" ] && grep -Faq "$secret" "$serial" 2>/dev/null; }; then
+        echo "CONTAINMENT FAILURE: the guest kernel's secret reached the output"
+        exit 1
+    fi
 fi
 if [ "$status" = 77 ]; then
     exit 77     # run_guest_test.sh skipped it, with the reason printed above
