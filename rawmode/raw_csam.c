@@ -40,13 +40,21 @@ static bool raw_emu_code_frame(const struct raw *r, uint64_t fn)
     return fn < r->csam_nframes && (r->emu_code_bm[fn / 64] >> (fn % 64) & 1);
 }
 
+/* Write monitoring of a frame in every process that maps guest memory: this one and each
+ * guest-user process (a user write to it must exit wherever it runs, and stop exiting there
+ * too once the frame is no longer monitored). */
+static void raw_monitor_everywhere(struct raw *r, uint64_t pa_frame, bool on)
+{
+    shadow_monitor_frame(r->shadow, pa_frame, on);
+    raw_stubs_monitor(r, pa_frame, on);
+}
+
 static void raw_csam_monitor(void *opaque, uint64_t pa_frame, bool on)
 {
     struct raw *r = opaque;
     /* The shadow's one monitor bit per frame serves CSAM and emu's decoded code alike. */
     bool mon = on || raw_emu_code_frame(r, pa_frame >> 12);
-    shadow_monitor_frame(r->shadow, pa_frame, mon);
-    raw_stubs_monitor(r, pa_frame, mon);    /* guest-user processes' mappings of it too */
+    raw_monitor_everywhere(r, pa_frame, mon);
     if (x86_emu_watch_frame(r->emu, pa_frame, on) < 0) {
         r->native_broken = true;    /* cannot watch emu's writes: never run kernel code natively */
         vm_request_stop(r->vm, VM_STOP_ERROR, 0, "raw: out of memory for emu's write watch");
@@ -105,7 +113,7 @@ static void raw_csam_native_written(void *opaque, uint64_t pa_frame)
         r->stats.emu_code_written++;
         x86_emu_code_written(r->emu, pa_frame, 4096);
         if (!csam_frame_monitored(r->csam, pa_frame))
-            shadow_monitor_frame(r->shadow, pa_frame, false);
+            raw_monitor_everywhere(r, pa_frame, false);
     }
     raw_csam_written(opaque, pa_frame);
 }
@@ -124,7 +132,7 @@ static void raw_csam_overlay(void *opaque, uint64_t pa, uint8_t *buf, unsigned l
         (x86_emu_peek(r->emu)->seg[S_CS].sel & 3) != 3) {
         r->emu_code_bm[fn / 64] |= 1ull << (fn % 64);
         r->stats.emu_code_frames++;
-        shadow_monitor_frame(r->shadow, fn << 12, true);
+        raw_monitor_everywhere(r, fn << 12, true);
     }
     csam_hide_patches(r->csam, pa, buf, len);
 }

@@ -206,7 +206,11 @@ static void raw_paging_sync(struct raw *r)
         shadow_paging_changed(r->shadow, false);
         raw_stubs_reset_all(r);
     } else if (flushed || cr3) {
-        shadow_revalidate(r->shadow);
+        /* Lazily, before the next native run of each process: with page-table isolation the
+         * guest switches CR3 twice per system call, and revalidating this process's kernel view
+         * against the user CR3 each time would drop (and re-fault) the kernel's pages. Until
+         * guest code runs natively in a process, its stale mappings are never used. */
+        r->here_stale = true;
         raw_stubs_stale_all(r);     /* each stub revalidates when it next runs (raw_stubs_get) */
     }
 }
@@ -432,6 +436,10 @@ static void raw_native_once(struct raw *r)
             return;
         }
         shadow_sync_a20(stub->shadow);
+    }
+    if (!stub && r->here_stale) {
+        shadow_revalidate(r->shadow);
+        r->here_stale = false;
     }
     struct raw_frame *f = r->frame = stub ? r->frame_user : r->frame_here;
     struct raw_ldt *ldt = stub ? &stub->ldt : &r->ldt;

@@ -61,7 +61,8 @@ struct raw {
     struct raw_stubs *stubs;
     unsigned nstubs;
     bool single_unsafe;
-    bool entered_once;          /* raw_first_entry ran (stubs started, jail entered) */         /* RINGFOLD_RAW_SINGLE=1: everything in this process (benchmarks only) */
+    bool entered_once;
+    bool here_stale;            /* the guest flushed its TLB: revalidate r->shadow before running here */          /* raw_first_entry ran (stubs started, jail entered) */         /* RINGFOLD_RAW_SINGLE=1: everything in this process (benchmarks only) */
     struct vcpu_state st;       /* scratch copy while entering/leaving native */
 
     struct thread_timer timer;  /* core/thread_timer.h */
