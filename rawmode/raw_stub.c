@@ -241,10 +241,10 @@ static bool raw_stub_pin(pid_t pid, int cpu)
 
 /* Every guest exit of user code is two handoffs between this thread and a stub, so where they
  * run matters: ARCHITECTURE.md measured ~2 us per handoff on one CPU and ~40 us across CPUs on
- * its Intel host, but the AMD host of this project's CI shows the reverse (~14 us round trip on
- * one CPU, ~2.5 us across: a context switch between two address spaces is what costs there).
- * So both are measured here and the faster placement is kept; RINGFOLD_RAW_PIN=0 leaves
- * placement to the host scheduler. */
+ * its Intel host; on the AMD host of this project an empty round trip takes ~10-17 us on one
+ * CPU (a switch between two address spaces is expensive under nested virtualization) and
+ * 20-170 us across two (waking an idle CPU is worse). Hosts differ, so both placements are
+ * measured here and the faster kept; RINGFOLD_RAW_PIN=0 leaves placement to the scheduler. */
 static void raw_stubs_place(struct raw_stubs *ss)
 {
     ss->cpu = ss->stub_cpu = -1;
