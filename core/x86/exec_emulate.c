@@ -30,6 +30,7 @@ struct x86_emu {
     bool native_unpaged;    /* ask `native` at every block boundary while paging is off */
     bool native_paged;      /* ... and at CPL 0-2 while paging is on (raw phase 2b) */
     uint64_t ask_skip;      /* block boundaries left where that question is not asked */
+    bool skip_pg;           /* CR0.PG when the skip was last looked at: a change ends it */
     uint64_t cgen;          /* run_until's chain generation (EMU_CGEN_BASE and up) */
     uint64_t seen_gen;      /* exec->gen when cgen was last brought up to date */
     struct emu_chain_key key;
@@ -495,6 +496,12 @@ static enum x86_emu_status until_loop(struct x86_emu *e, uint64_t deadline, x86_
             /* Mode, CPL and CR0 change only where exec_refresh() raises attention: what the
              * blocks until the next attention need of them is taken once, here. */
             e->mode = until_mode(cpu);
+            /* A linger is about the paged kernel path that trapped: turning paging off or on
+             * enters other code (a ring-0 loop run with paging off), which is asked at once. */
+            if (!!(cpu->s.cr0 & CR0_PG) != e->skip_pg) {
+                e->skip_pg = !e->skip_pg;
+                e->ask_skip = 0;
+            }
             e->ask_unpaged = e->native_unpaged && native && cpu->pe && !cpu->v86 && cpu->code32 &&
                              (!(cpu->s.cr0 & CR0_PG) || (e->native_paged && cpu->cpl != 3));
         }
