@@ -70,6 +70,14 @@ int raw_stub_run(struct raw_stub *s, struct raw_frame *f, uint64_t timer_at);
 void raw_stubs_invlpg(struct raw *r, uint32_t cr3, uint32_t linear);
 void raw_stubs_stale_all(struct raw *r);
 void raw_stubs_reset_all(struct raw *r);
+/* The authorization rule (raw_stub_run.c): is the held system call n exactly the queued operation
+ * op of the stub with this pid? An mmap of guest RAM (MAP_FIXED | MAP_SHARED, descriptor 4,
+ * page-aligned offset inside mem_size) or an mprotect, every argument equal, the range page-aligned
+ * inside [min_addr, 4 GiB), x86-64. Anything else is refused. */
+struct seccomp_notif;
+bool raw_stub_request_matches(const struct seccomp_notif *n, const struct raw_stub_op *op, pid_t pid,
+                              uint64_t min_addr, uint64_t mem_size);
+
 /* Kills stub s (SIGKILL through its pidfd: the jail allows signals to our stubs only). */
 void raw_stub_kill(struct raw_stub *s);
 

@@ -40,21 +40,27 @@ static bool raw_stub_op_needs_auth(const struct raw_stub_op *op)
     return op->kind == RAW_STUB_OP_MAP || (op->kind == RAW_STUB_OP_PROTECT && op->prot != PROT_NONE);
 }
 
-/* Is the notified call exactly the queued operation? */
-static bool raw_stub_call_matches(const struct raw_stub *s, const struct seccomp_notif *n, const struct raw_stub_op *op)
+bool raw_stub_request_matches(const struct seccomp_notif *n, const struct raw_stub_op *op, pid_t pid,
+                              uint64_t min_addr, uint64_t mem_size)
 {
-    const struct raw *r = s->r;
-    uint64_t lo = (uint64_t)shadow_min_page(s->shadow) << 12;
-    if (n->pid != (uint32_t)s->pid || n->data.arch != AUDIT_ARCH_X86_64)
+    if (n->pid != (uint32_t)pid || n->data.arch != AUDIT_ARCH_X86_64)
         return false;
-    if (op->addr < lo || op->len == 0 || op->addr + op->len > RAW_STUB_TOP || (op->addr | op->len) & 4095)
+    if (op->addr < min_addr || op->len == 0 || op->len > RAW_STUB_TOP || op->addr > RAW_STUB_TOP - op->len ||
+        (op->addr | op->len) & 4095)
         return false;
     const __u64 *a = n->data.args;
     if (op->kind == RAW_STUB_OP_MAP)
         return n->data.nr == SYS_mmap && a[0] == op->addr && a[1] == op->len && a[2] == op->prot &&
                a[3] == (MAP_FIXED | MAP_SHARED) && a[4] == RAW_STUB_FD_MEM && a[5] == op->pa &&
-               op->pa + op->len <= r->vm->mem.size;
-    return n->data.nr == SYS_mprotect && a[0] == op->addr && a[1] == op->len && a[2] == op->prot;
+               op->pa <= mem_size && op->len <= mem_size - op->pa && !(op->pa & 4095);
+    if (op->kind == RAW_STUB_OP_PROTECT)
+        return n->data.nr == SYS_mprotect && a[0] == op->addr && a[1] == op->len && a[2] == op->prot;
+    return false;
+}
+
+static bool raw_stub_call_matches(const struct raw_stub *s, const struct seccomp_notif *n, const struct raw_stub_op *op)
+{
+    return raw_stub_request_matches(n, op, s->pid, (uint64_t)shadow_min_page(s->shadow) << 12, s->r->vm->mem.size);
 }
 
 static bool raw_stub_died(struct raw_stub *s)
