@@ -68,6 +68,13 @@ static int raw_probe_low4g(struct rf_err *why)
     return rc;
 }
 
+/* RINGFOLD_RAW_SINGLE=1: the unsafe single-process benchmark mode (docs/raw.md). */
+static bool raw_single_requested(void)
+{
+    const char *single = getenv("RINGFOLD_RAW_SINGLE");
+    return single && !strcmp(single, "1");
+}
+
 static int raw_probe(struct rf_err *why)
 {
 #if !defined(__x86_64__)
@@ -86,9 +93,8 @@ static int raw_probe(struct rf_err *why)
         return rc;
     /* Paged guest user code runs in ringfold-raw-stub processes (phase 3), unless the unsafe
      * single-process mode was asked for. */
-    const char *single = getenv("RINGFOLD_RAW_SINGLE");
     char stub[4096];
-    if (!(single && !strcmp(single, "1"))) {
+    if (!raw_single_requested()) {
         if ((rc = raw_stub_find(stub, sizeof(stub), why)) < 0)
             return rc;
         /* Their mappings are authorized through seccomp user notification (Linux 5.5 for the
@@ -100,6 +106,14 @@ static int raw_probe(struct rf_err *why)
     }
     return raw_probe_low4g(why);
 #endif
+}
+
+/* Paged guest user code runs in the stub process of its address space (phase 3), never here:
+ * this process maps guest kernel pages (ARCHITECTURE.md "Raw mode"). The stubs start with the
+ * first native entry (raw_first_entry), before any such run. */
+static bool raw_user_in_stub(const struct raw *r, const struct vcpu_state *st)
+{
+    return !r->single_unsafe && (st->cr0 & CR0_PG) && (st->seg[S_CS].sel & 3) == 3;
 }
 
 /* Can the guest state run natively now? 32-bit protected-mode code at CPL 3 (phase 1; paged, in
@@ -158,11 +172,11 @@ static bool raw_can_native(void *opaque, const struct vcpu_state *s)
         return false;
     if (shadow_error(r->shadow))
         return false;
-    /* The view the native run needs (raw_view_for); a switch flushes (shadow_set_view). Native
-     * paged user code means the kernel after it waits RAW_VIEW_SWITCH_LINGER blocks on emu. */
-    /* Paged user code runs in a guest-user process (phase 3, raw_native_once): this process's
-     * view stays as the kernel needs it, nothing is flushed, no linger. */
-    bool in_stub = !r->single_unsafe && paged && cpl == 3;
+    /* The view the native run needs (raw_view_for); a switch flushes (shadow_set_view). Paged
+     * user code runs in a guest-user process (phase 3): this process's view stays as the kernel
+     * needs it, nothing is flushed, no linger. In the single-process mode native paged user code
+     * means the kernel after it waits RAW_VIEW_SWITCH_LINGER blocks on emu. */
+    bool in_stub = raw_user_in_stub(r, s);
     enum shadow_view v = in_stub ? r->view : raw_view_for(r, s);
     if (v != r->view) {
         r->stats.view_switches++;
@@ -287,8 +301,7 @@ static int raw_create(struct vm *vm, void **priv, struct rf_err *err)
     rc = raw_csam_create(r, err);
     if (rc < 0)
         goto fail;
-    const char *single = getenv("RINGFOLD_RAW_SINGLE");
-    r->single_unsafe = single && !strcmp(single, "1");
+    r->single_unsafe = raw_single_requested();
     const char *n = getenv("RINGFOLD_RAW_STUBS");
     r->nstubs = n ? (unsigned)strtoul(n, NULL, 10) : RAW_STUBS_DEFAULT;
     if (r->nstubs < 1 || r->nstubs > RAW_STUBS_MAX) {
@@ -406,13 +419,6 @@ static bool raw_fast_resume(struct raw *r, struct raw_frame *f, const int *sel, 
     r->stats.fast_resumes++;
     f->eflags = (f->eflags & RAW_NATIVE_FLAGS & ~EFL_TF) | EFL_IF | EFL_FIXED1;
     return true;
-}
-
-/* Paged guest user code runs in the stub process of its address space (phase 3), never here:
- * this process maps guest kernel pages (ARCHITECTURE.md "Raw mode"). */
-static bool raw_user_in_stub(const struct raw *r, const struct vcpu_state *st)
-{
-    return r->stubs && (st->cr0 & CR0_PG) && (st->seg[S_CS].sel & 3) == 3;
 }
 
 /* One native run: state out of emu into the frame, enter, state back, dispatch the exit. */

@@ -25,7 +25,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/futex.h>
 #include "raw_priv.h"
 #include "raw_stub.h"
 #include "shadow.h"
@@ -125,16 +124,22 @@ static const struct shadow_host_ops raw_stub_host_ops = {
 
 /* ---- starting and stopping ---- */
 
+bool raw_stub_poll_in(int fd, unsigned ms)
+{
+    uint64_t until = vclock_host_ns() + (uint64_t)ms * 1000000ull;
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int rc = poll(&p, 1, ms < 100 ? (int)ms : 100);
+        if (rc == 1)
+            return (p.revents & POLLIN) != 0;
+        if ((rc < 0 && errno != EINTR) || vclock_host_ns() >= until)
+            return false;
+    }
+}
+
 static int raw_stub_recv_fd(int sock, int *fd)
 {
-    /* The deadline timer may interrupt the wait (EINTR): wait on, 10 s in all. */
-    struct pollfd p = { .fd = sock, .events = POLLIN };
-    uint64_t until = vclock_host_ns() + 10000000000ull;
-    int rc;
-    do
-        rc = poll(&p, 1, 100);
-    while ((rc == 0 || (rc < 0 && errno == EINTR)) && vclock_host_ns() < until);
-    if (rc != 1)
+    if (!raw_stub_poll_in(sock, 10000))
         return -ETIMEDOUT;
     char byte;
     struct iovec iov = { .iov_base = &byte, .iov_len = 1 };

@@ -78,6 +78,10 @@ struct seccomp_notif;
 bool raw_stub_request_matches(const struct seccomp_notif *n, const struct raw_stub_op *op, pid_t pid,
                               uint64_t min_addr, uint64_t mem_size);
 
+/* Waits up to ms for fd to be readable, waiting on across EINTR (the deadline timer keeps
+ * interrupting the monitor's waits): true when it is. */
+bool raw_stub_poll_in(int fd, unsigned ms);
+
 /* Kills stub s (SIGKILL through its pidfd: the jail allows signals to our stubs only). */
 void raw_stub_kill(struct raw_stub *s);
 

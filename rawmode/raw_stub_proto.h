@@ -29,7 +29,7 @@
  * (everything before the host save area). */
 #define RAW_STUB_REGS_BYTES offsetof(struct raw_frame, host_rsp)
 
-enum raw_stub_ctl { RAW_STUB_IDLE = 0, RAW_STUB_GO = 1, RAW_STUB_DONE = 2, RAW_STUB_QUIT = 3 };
+enum raw_stub_ctl { RAW_STUB_IDLE = 0, RAW_STUB_GO = 1, RAW_STUB_DONE = 2 };
 
 enum raw_stub_op_kind {
     RAW_STUB_OP_MAP = 1,      /* mmap(addr, len, prot, MAP_FIXED | MAP_SHARED, guest memfd, pa) */

@@ -82,16 +82,9 @@ static bool raw_stub_died(struct raw_stub *s)
  * notification (our answer fails with ENOENT) and the restarted call asks again. */
 static int raw_stub_authorize(struct raw_stub *s, const struct raw_stub_op *op)
 {
-    uint64_t until = vclock_host_ns() + 3000000000ull;
     for (;;) {
-        /* The monitor's deadline timer interrupts the wait (EINTR): wait on, 3 s in all. */
-        struct pollfd p = { .fd = s->listener, .events = POLLIN };
-        int rc = poll(&p, 1, 100);
-        if (rc == 0 || (rc < 0 && errno == EINTR)) {
-            if (vclock_host_ns() < until)
-                continue;
-        }
-        if (rc != 1 || !(p.revents & POLLIN)) {
+        int rc;
+        if (!raw_stub_poll_in(s->listener, 3000)) {
             if (raw_stub_died(s))
                 return -1;
             raw_stub_contained(s, "did not perform the mapping operations it was sent");
@@ -146,8 +139,7 @@ static int raw_stub_wait(struct raw_stub *s, uint64_t until)
         check = now + 20000000ull;
         if (raw_stub_died(s))
             return -1;
-        struct pollfd p = { .fd = s->listener, .events = POLLIN };
-        if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
+        if (raw_stub_poll_in(s->listener, 0)) {
             raw_stub_authorize(s, NULL);    /* unsolicited: refused, reported */
             return -1;
         }

@@ -215,11 +215,9 @@ int main(int argc, char **argv)
     uint64_t armed_at = 0;
     for (;;) {
         uint32_t c;
-        while ((c = __atomic_load_n(&shm->ctl, __ATOMIC_ACQUIRE)) != RAW_STUB_GO) {
-            if (c == RAW_STUB_QUIT)
-                _exit(0);
+        /* The monitor ends a stub by killing it (raw_stubs_destroy). */
+        while ((c = __atomic_load_n(&shm->ctl, __ATOMIC_ACQUIRE)) != RAW_STUB_GO)
             syscall(SYS_futex, &shm->ctl, FUTEX_WAIT, c, NULL, NULL, 0);
-        }
         stub_do_ops(shm);
         if (shm->enter && !shm->ops_failed && shm->fpu_size == fpu) {
             memcpy(f, shm->regs, RAW_STUB_REGS_BYTES);
@@ -231,9 +229,7 @@ int main(int argc, char **argv)
             memcpy(shm->regs, f, RAW_STUB_REGS_BYTES);
             memcpy(shm->fpu, f->guest_fpu, fpu);
         }
-        /* GO -> DONE only: a QUIT the monitor wrote meanwhile stays. */
-        uint32_t go = RAW_STUB_GO;
-        __atomic_compare_exchange_n(&shm->ctl, &go, RAW_STUB_DONE, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+        __atomic_store_n(&shm->ctl, RAW_STUB_DONE, __ATOMIC_RELEASE);
         syscall(SYS_futex, &shm->ctl, FUTEX_WAKE, 1, NULL, NULL, 0);
     }
 }

@@ -8,10 +8,8 @@
  * runs guest user code (shadow view USER), so no segment can reach it (docs/jail.md). */
 #include "systest.h"
 #include "usermode.h"
+#include "hostile_paging.h"
 
-#define PG_P 0x001u
-#define PG_RW 0x002u
-#define PG_US 0x004u
 #define SECRET 0x5EC2E75Au
 #define PUBLIC 0x0B11C000u
 
@@ -69,15 +67,7 @@ static const struct {
 
 static void paging_on(void)
 {
-    for (int t = 0; t < 2; t++) {
-        for (int i = 0; i < 1024; i++)
-            pt[t][i] = ((uint32_t)(t * 1024 + i) << 12) | PG_P | PG_RW | PG_US;
-        pd[t] = (uint32_t)pt[t] | PG_P | PG_RW | PG_US;
-    }
-    uint32_t s = (uint32_t)secret_page;
-    pt[s >> 22][(s >> 12) & 1023] &= ~PG_US;   /* the only supervisor page */
-    sys_write_cr3((uint32_t)pd);
-    sys_write_cr0(sys_read_cr0() | CR0_PG);
+    hostile_paging_on(pd, pt, secret_page);
 }
 
 void guest_main(void)

@@ -18,10 +18,8 @@
  * the output or the escape file exists. */
 #include "systest.h"
 #include "usermode.h"
+#include "hostile_paging.h"
 
-#define PG_P 0x001u
-#define PG_RW 0x002u
-#define PG_US 0x004u
 
 static uint32_t pd[1024] __attribute__((aligned(4096)));
 static uint32_t pt[2][1024] __attribute__((aligned(4096)));
@@ -137,15 +135,7 @@ void se_user(void);
 
 static void paging_on(void)
 {
-    for (int t = 0; t < 2; t++) {
-        for (int i = 0; i < 1024; i++)
-            pt[t][i] = ((uint32_t)(t * 1024 + i) << 12) | PG_P | PG_RW | PG_US;
-        pd[t] = (uint32_t)pt[t] | PG_P | PG_RW | PG_US;
-    }
-    uint32_t s = (uint32_t)secret_page;
-    pt[s >> 22][(s >> 12) & 1023] &= ~PG_US;   /* the only supervisor page */
-    sys_write_cr3((uint32_t)pd);
-    sys_write_cr0(sys_read_cr0() | CR0_PG);
+    hostile_paging_on(pd, pt, secret_page);
 }
 
 /* Does buf hold the secret (or any 8-byte piece of it)? */
