@@ -36,9 +36,11 @@ void raw_print_stats(struct raw *r, FILE *out)
     for (int i = 0; i < RAW_X_COUNT; i++)
         if (i != RAW_X_SEG_FIXUP)
             exits += r->stats.exits[i];
-    fprintf(out, "raw: phase 2b: guest CPL-3 code runs natively, and guest kernel code (CPL 0-2, paging off "
-                 "or on) under CSAM (scanned, int3-patched; trap-dense paged kernel paths linger on emu); real "
-                 "mode, v86 and 16-bit code run on emu%s\n", r->csam ? "" : " (CSAM off: kernel code on emu)");
+    fprintf(out, "raw: phases 2b and 3: guest CPL-3 code runs natively (paged: %s), and guest kernel code "
+                 "(CPL 0-2, paging off or on) under CSAM in this process (scanned, int3-patched; trap-dense paged "
+                 "kernel paths linger on emu); real mode, v86 and 16-bit code run on emu%s\n",
+            r->single_unsafe ? "in this process, UNSAFE single-process mode" : "in one guest-user process per address space",
+            r->csam ? "" : " (CSAM off: kernel code on emu)");
     fprintf(out, "raw: native entries %" PRIu64 ", exits %" PRIu64 ", instructions emulated after a trap %"
             PRIu64 ", LDT shadow writes %" PRIu64 "\n", r->stats.entries, exits, r->stats.emulated, r->ldt.writes);
     fprintf(out, "raw: #PF exits re-entered straight from the frame (no state sync): %" PRIu64 "\n",
